@@ -1,0 +1,1 @@
+"""Prompt-evaluation harness."""

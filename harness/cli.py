@@ -1,0 +1,292 @@
+"""The ``harness`` command line. Commands import heavy modules (litellm, deepeval) lazily, so
+``check``, ``render``, ``prompts`` and ``datasets`` start fast."""
+
+from __future__ import annotations
+
+import harness._env  # noqa: F401  (offline/telemetry defaults before any dependency import)
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.config import Settings, load_settings
+from harness.errors import HarnessError, UsageError
+
+app = typer.Typer(
+    help="Evaluate prompt versions: render, check, run, compare. Offline by default.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+prompts_app = typer.Typer(help="Prompt versions.", no_args_is_help=True)
+datasets_app = typer.Typer(help="Dataset cases.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(datasets_app, name="datasets")
+
+
+class CheckFormat(str, Enum):
+    json = "json"
+    table = "table"
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _stdout_line(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _error_line(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+@app.command()
+def check(
+    files: Annotated[list[str], typer.Argument(help="Output files to check; '-' reads stdin.")],
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="Prompt version whose section spec applies.")],
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="json: one object per line; table: for people.")] = CheckFormat.json,
+) -> None:
+    """Check model outputs against a prompt version's rules.
+
+    Exit 0 when every check passes, 1 when one fails, 2 on usage or input errors.
+
+    Example: harness check --prompt conclusion/v1 output.html
+    """
+    from harness.checks import parse_output, run_checks
+    from harness.prompts import load_prompt
+
+    settings = _settings()
+    version = load_prompt(settings.path(settings.prompts_dir), prompt)
+    checks = settings.checks
+    reports, input_errors = [], 0
+    for name in files:
+        try:
+            text = sys.stdin.read() if name == "-" else _read_output_file(Path(name))
+        except HarnessError as error:
+            _error_line(str(error))
+            input_errors += 1
+            continue
+        parsed = parse_output(text)
+        results = run_checks(parsed, version.spec, checks)
+        report = {
+            "file": name,
+            "prompt": version.id,
+            "passed": all(result.passed for result in results.values()),
+            "checks": {check_name: result.as_json() for check_name, result in results.items()},
+            "paragraph_word_counts": parsed.paragraph_word_counts,
+        }
+        reports.append(report)
+        if format is CheckFormat.json:
+            _stdout_line(report)
+    if format is CheckFormat.table:
+        from harness.report.terminal import print_check_table
+
+        print_check_table(reports)
+    if input_errors:
+        raise typer.Exit(2)
+    if not all(report["passed"] for report in reports):
+        raise typer.Exit(1)
+
+
+def _read_output_file(path: Path) -> str:
+    from harness.errors import InputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; expected a model output") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror}") from None
+
+
+@app.command()
+def render(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="Prompt version id, e.g. conclusion/v1.")],
+    case: Annotated[str, typer.Option("--case", "-c", help="Case id (the file stem in the dataset).")],
+) -> None:
+    """Print the messages a prompt version renders for a case, as a JSON list.
+
+    Example: harness render --prompt conclusion/v1 --case llmops-vs-mlops
+    """
+    from harness.dataset import load_dataset
+    from harness.prompts import load_prompt
+
+    settings = _settings()
+    version = load_prompt(settings.path(settings.prompts_dir), prompt)
+    [loaded] = load_dataset(settings.path(settings.dataset_dir), [case])
+    sys.stdout.write(json.dumps(version.render(loaded.research), indent=2, ensure_ascii=False) + "\n")
+
+
+@prompts_app.command("list")
+def prompts_list() -> None:
+    """List prompt versions with their content hashes and descriptions.
+
+    Example: harness prompts list
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.prompts import load_prompts
+
+    settings = _settings()
+    table = Table("prompt", "hash", "sections (word budgets)", "description")
+    for version in load_prompts(settings.path(settings.prompts_dir)):
+        budgets = ", ".join(f"{s.min_words}-{s.max_words}" for s in version.spec.sections)
+        table.add_row(version.id, version.hash, budgets, " ".join(version.description.split()))
+    Console().print(table)
+
+
+@datasets_app.command("validate")
+def datasets_validate(
+    directory: Annotated[Optional[Path], typer.Argument(help="Dataset directory (default from config).")] = None,
+) -> None:
+    """Validate every case file; print one line per problem.
+
+    Example: harness datasets validate datasets/research
+    """
+    from harness.dataset import validate_dataset
+
+    settings = _settings()
+    target = directory or settings.path(settings.dataset_dir)
+    count, problems = validate_dataset(target)
+    for problem in problems:
+        _error_line(problem)
+    if problems:
+        sys.stdout.write(f"{len(problems)} problem(s) in {count} case file(s) under {target}\n")
+        raise typer.Exit(2)
+    sys.stdout.write(f"{count} case file(s) valid under {target}\n")
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List cases with their tags.
+
+    Example: harness datasets list
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.dataset import load_dataset
+
+    settings = _settings()
+    table = Table("case", "source", "sub-questions", "characters", "tags")
+    for case in load_dataset(settings.path(settings.dataset_dir)):
+        research = case.input
+        size = len(json.dumps(case.research, indent=2))
+        table.add_row(case.id, case.meta.source, str(len(research.sub_questions)), str(size), ", ".join(case.meta.tags))
+    Console().print(table)
+
+
+class Mode(str, Enum):
+    replay = "replay"
+    record = "record"
+    auto = "auto"
+    live = "live"
+
+
+@app.command()
+def run(
+    prompt: Annotated[Optional[list[str]], typer.Option("--prompt", "-p", help="Prompt version (repeatable); default: every version.")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="litellm model string (repeatable); default from config.")] = None,
+    case: Annotated[Optional[list[str]], typer.Option("--case", "-c", help="Case id (repeatable); default: the whole dataset.")] = None,
+    mode: Annotated[Optional[Mode], typer.Option("--mode", help="replay: recordings only; record: call and store; auto: replay else call and store; live: call, store nothing.")] = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>-<id>/).")] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Calls in flight at once.")] = None,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Samples per case × prompt × model.")] = 1,
+) -> None:
+    """Run prompt versions × models × cases, check every output, write a run directory.
+
+    Exit 0 when every row has an answer (failing checks are results), 1 when a row errored,
+    2 when the run could not start.
+
+    Example (no network): harness run --prompt conclusion/v1
+    --model openrouter/google/gemini-2.5-flash-preview-05-20 --case llmops-vs-mlops --mode replay
+    """
+    from harness.checks import resolve_check_names
+    from harness.dataset import load_dataset
+    from harness.prompts import load_prompts
+    from harness.replay import ReplayStore
+    from harness.report.terminal import print_run_summary
+    from harness.runner import RunPlan, new_run_dir, run as run_plan
+    from harness.summary import summarize
+
+    settings = _settings().with_overrides(
+        prompts=prompt, models=model, cases=case, mode=mode.value if mode else None, api_base=api_base, concurrency=concurrency,
+    )
+    plan = RunPlan(
+        prompts=tuple(load_prompts(settings.path(settings.prompts_dir), settings.prompts or None)),
+        models=tuple(dict.fromkeys(settings.models)),
+        cases=tuple(load_dataset(settings.path(settings.dataset_dir), list(dict.fromkeys(settings.cases)) or None)),
+        checks=tuple(resolve_check_names(settings.checks, "[tool.harness] checks")),
+        mode=settings.mode,
+        repeats=repeats,
+        api_base=settings.api_base,
+        timeout_s=settings.timeout_s,
+        concurrency=settings.concurrency,
+    )
+    out_dir = out or new_run_dir(settings.path(settings.runs_dir))
+    rows = run_plan(plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root)
+    print_run_summary(summarize(rows))
+    errors = [row for row in rows if row.error is not None]
+    for row in errors[:20]:
+        _error_line(f"{row.prompt_id} × {row.model} × {row.case_id}: {row.error.type}: {row.error.message}")
+    sys.stdout.write(f"{len(rows)} rows, {len(errors)} errors -> {out_dir}\n")
+    if errors and settings.fail_on_error:
+        raise typer.Exit(1)
+
+
+@app.command("import-langfuse")
+def import_langfuse(
+    file: Annotated[Path, typer.Argument(help="Langfuse observations export (JSON).")],
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="litellm model name to record under (default: the trace's).")] = None,
+    case_id: Annotated[Optional[str], typer.Option("--case-id", help="Case id for the imported research (default: from the main query).")] = None,
+) -> None:
+    """Import Langfuse generations as dataset cases and replay recordings.
+
+    Example: harness import-langfuse export.json --case-id llmops-vs-mlops
+    """
+    from harness.langfuse import import_export
+    from harness.prompts import load_prompts
+    from harness.replay import ReplayStore
+
+    settings = _settings()
+    imported, warnings = import_export(
+        file,
+        dataset_dir=settings.path(settings.dataset_dir),
+        store=ReplayStore(settings.path(settings.recordings_dir)),
+        prompts=load_prompts(settings.path(settings.prompts_dir)),
+        model=model,
+        case_id=case_id,
+    )
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    for call in imported:
+        matched = ", ".join(call.matched_prompts) or "no prompt version"
+        case_note = "new case" if call.case_written else "existing case"
+        sys.stdout.write(f"{call.observation_id}: case {call.case_id} ({case_note}), model {call.model}, matches {matched}, recording {call.recording}\n")
+    if not imported:
+        _error_line(f"{file}: no research generations to import")
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line on stderr and exit 2."""
+    try:
+        app()
+    except HarnessError as error:
+        _error_line(str(error))
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "UsageError"]

@@ -1,0 +1,18 @@
+"""User-facing errors: each renders as one line that names the file or option at fault."""
+
+
+class HarnessError(Exception):
+    """An error caused by input or usage, shown to the user as one line (CLI exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class InputError(HarnessError):
+    """A file the user gave us (case, prompt, recording, config) is not what we expect."""
+
+
+class UsageError(HarnessError):
+    """A command-line option or configuration value is invalid."""
