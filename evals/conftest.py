@@ -58,7 +58,7 @@ def eval_rows(pytestconfig: pytest.Config):
     matrix = _matrix(pytestconfig)
     settings = pytestconfig._harness_settings
     out_dir = new_run_dir(settings.path(settings.runs_dir), "evals")
-    rows = run(matrix.plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root, tasks=matrix.tasks)
+    rows, _ = run(matrix.plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root, tasks=matrix.tasks)
     pytestconfig._harness_run = (out_dir, rows)
     return {row.key: row for row in rows}
 

@@ -199,8 +199,11 @@ def run(
     mode: Annotated[Optional[Mode], typer.Option("--mode", help="replay: recordings only; record: call and store; auto: replay else call and store; live: call, store nothing.")] = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>-<id>/).")] = None,
-    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Calls in flight at once.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Calls in flight at once (default 16).")] = None,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Samples per case × prompt × model.")] = 1,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop scheduling calls once this many USD are spent.")] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="Run only shard i of N of the matrix, e.g. 2/4.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Finish an interrupted run: rows missing or errored.")] = None,
 ) -> None:
     """Run prompt versions × models × cases, check every output, write a run directory.
 
@@ -210,18 +213,64 @@ def run(
     Example (no network): harness run --prompt conclusion/v1
     --model openrouter/google/gemini-2.5-flash-preview-05-20 --case llmops-vs-mlops --mode replay
     """
-    from harness.checks import resolve_check_names
-    from harness.dataset import load_dataset
-    from harness.prompts import load_prompts
+    from harness.progress import Progress
     from harness.replay import ReplayStore
     from harness.report.terminal import print_run_summary
-    from harness.runner import RunPlan, new_run_dir, run as run_plan
+    from harness.results import iter_rows, latest_rows, read_manifest
+    from harness.runner import resume_plan, run as run_plan
+    from harness.scheduler import CallStats
     from harness.summary import summarize
 
     settings = _settings().with_overrides(
-        prompts=prompt, models=model, cases=case, mode=mode.value if mode else None, api_base=api_base, concurrency=concurrency,
+        prompts=prompt, models=model, cases=case, mode=mode.value if mode else None, api_base=api_base,
+        concurrency=concurrency, max_cost_usd=max_cost,
     )
-    plan = RunPlan(
+    manifest = None
+    if resume is not None:
+        manifest = read_manifest(resume)
+        plan = _plan_from_manifest(settings, manifest)
+        out_dir = resume
+        previous = latest_rows(iter_rows(resume))
+        tasks = resume_plan(resume, plan, manifest, previous)
+        sys.stderr.write(f"resuming {resume}: {len(tasks)} of {manifest.rows_expected} rows to run\n")
+    else:
+        plan = _plan_from_settings(settings, repeats, shard)
+        out_dir = _checked_out_dir(out, settings) if out else _new_out_dir(settings)
+        tasks, previous = None, []
+    from harness.runner import tasks_of
+
+    total = len(tasks) if tasks is not None else len(tasks_of(plan))
+    stats = CallStats()
+    progress = Progress(total, stats)
+    try:
+        rows, stats = run_plan(plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root,
+                               on_row=progress.update, tasks=tasks, manifest=manifest, stats=stats)
+    except KeyboardInterrupt:
+        progress.close()
+        _error_line(f"interrupted after {progress.done} of {total} rows; every finished row is in {out_dir / 'results.jsonl'}")
+        _error_line(f"resume with: harness run --resume {out_dir}")
+        raise typer.Exit(130)
+    progress.close()
+    final = latest_rows([*previous, *rows])
+    print_run_summary(summarize(final))
+    errors = [row for row in final if row.error is not None]
+    for row in errors[:20]:
+        _error_line(f"{row.prompt_id} × {row.model} × {row.case_id}: {row.error.type}: {row.error.message}")
+    retried = f", {stats.retries} retries" if stats.retries else ""
+    sys.stdout.write(f"{len(final)} rows, {len(errors)} errors{retried} -> {out_dir}\n")
+    if errors:
+        sys.stdout.write(f"resume with: harness run --resume {out_dir}\n")
+    if errors and settings.fail_on_error:
+        raise typer.Exit(1)
+
+
+def _plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
+    from harness.checks import resolve_check_names
+    from harness.dataset import load_dataset
+    from harness.prompts import load_prompts
+    from harness.runner import RunPlan, Shard
+
+    return RunPlan(
         prompts=tuple(load_prompts(settings.path(settings.prompts_dir), settings.prompts or None)),
         models=tuple(dict.fromkeys(settings.models)),
         cases=tuple(load_dataset(settings.path(settings.dataset_dir), list(dict.fromkeys(settings.cases)) or None)),
@@ -231,16 +280,75 @@ def run(
         api_base=settings.api_base,
         timeout_s=settings.timeout_s,
         concurrency=settings.concurrency,
+        model_limits=settings.model_limits,
+        retry=settings.retry,
+        max_cost_usd=settings.max_cost_usd,
+        shard=Shard.parse(shard) if shard else Shard(),
     )
-    out_dir = out or new_run_dir(settings.path(settings.runs_dir))
-    rows = run_plan(plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root)
-    print_run_summary(summarize(rows))
-    errors = [row for row in rows if row.error is not None]
-    for row in errors[:20]:
-        _error_line(f"{row.prompt_id} × {row.model} × {row.case_id}: {row.error.type}: {row.error.message}")
-    sys.stdout.write(f"{len(rows)} rows, {len(errors)} errors -> {out_dir}\n")
-    if errors and settings.fail_on_error:
-        raise typer.Exit(1)
+
+
+def _plan_from_manifest(settings: Settings, manifest):
+    """Rebuild a run's plan; refuse when its prompts or cases changed since."""
+    from harness.dataset import dataset_hash, load_dataset
+    from harness.prompts import load_prompt
+    from harness.runner import RunPlan, Shard
+
+    prompts = []
+    for entry in manifest.prompts:
+        version = load_prompt(settings.path(settings.prompts_dir), entry.id)
+        if version.hash != entry.hash:
+            raise UsageError(f"--resume: prompt {entry.id} changed since the run (hash {entry.hash} -> {version.hash}); start a new run")
+        prompts.append(version)
+    cases = load_dataset(settings.path(settings.dataset_dir), manifest.cases)
+    if dataset_hash(cases) != manifest.dataset_hash:
+        raise UsageError("--resume: the dataset's cases changed since the run; start a new run")
+    return RunPlan(
+        prompts=tuple(prompts),
+        models=tuple(manifest.models),
+        cases=tuple(cases),
+        checks=tuple(manifest.checks),
+        mode=manifest.mode,
+        repeats=manifest.repeats,
+        api_base=settings.api_base or manifest.api_base,
+        timeout_s=settings.timeout_s,
+        concurrency=settings.concurrency,
+        model_limits=settings.model_limits,
+        retry=settings.retry,
+        max_cost_usd=settings.max_cost_usd,
+        shard=Shard.parse(manifest.shard) if manifest.shard else Shard(),
+    )
+
+
+def _new_out_dir(settings: Settings) -> Path:
+    from harness.runner import new_run_dir
+
+    return new_run_dir(settings.path(settings.runs_dir))
+
+
+def _checked_out_dir(out: Path, settings: Settings) -> Path:
+    """``--out`` must not contain '..' and must not already hold results."""
+    from harness.results import RESULTS
+
+    if ".." in out.parts:
+        raise UsageError(f"--out {out}: must not contain '..'; give a path inside the project or an absolute path")
+    if (out / RESULTS).exists():
+        raise UsageError(f"--out {out}: already holds a run; use --resume {out} to finish it, or another directory")
+    return out
+
+
+@app.command()
+def merge(
+    runs: Annotated[list[Path], typer.Argument(help="Shard run directories of one run.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the merged run.")],
+) -> None:
+    """Merge shard run directories (same manifest, different --shard) into one run.
+
+    Example: harness merge runs/shard-1 runs/shard-2 --out runs/merged
+    """
+    from harness.results import merge_runs
+
+    manifest, rows = merge_runs(runs, _checked_out_dir(out, _settings()))
+    sys.stdout.write(f"merged {len(runs)} run(s): {len(rows)} rows of {manifest.rows_expected} -> {out}\n")
 
 
 @app.command("import-langfuse")

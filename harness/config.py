@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import InputError, UsageError
+from harness.scheduler import ModelLimit, RetryPolicy
 
 ReplayMode = Literal["replay", "record", "auto", "live"]
 ENV_PREFIX = "HARNESS_"
@@ -37,6 +38,9 @@ class Settings(BaseModel):
     api_base: str | None = None
     timeout_s: float = Field(default=120.0, gt=0)
     concurrency: int = Field(default=16, ge=1)
+    model_limits: dict[str, ModelLimit] = Field(default_factory=dict, description="per-model concurrency, rpm, tpm")
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    max_cost_usd: float | None = Field(default=None, ge=0)
     fail_on_error: bool = Field(default=True, description="harness run exits 1 when any row errored")
     eval_models: list[str] = Field(default_factory=list, description="models pytest evals/ runs by default")
     eval_mode: ReplayMode = Field(default="replay", description="pytest evals/ never calls a model unless told to")

@@ -89,7 +89,13 @@ class Manifest(BaseModel):
     dataset_hash: str
     checks: list[str]
     repeats: int = 1
+    shard: str | None = None
+    api_base: str | None = None
     rows_expected: int
+
+    def identity(self) -> dict[str, Any]:
+        """What shards of one run share: everything but ids, times, shard and row count."""
+        return self.model_dump(exclude={"run_id", "started_at", "ended_at", "shard", "rows_expected", "git_commit"})
 
 
 def write_manifest(directory: Path, manifest: Manifest) -> None:
@@ -164,3 +170,30 @@ def latest_rows(rows: Iterable[ResultRow]) -> list[ResultRow]:
     for row in rows:
         by_key[row.key] = row
     return list(by_key.values())
+
+
+def merge_runs(directories: list[Path], out_dir: Path) -> tuple[Manifest, list[ResultRow]]:
+    """Combine shard runs of one run (identical manifests but for the shard) into ``out_dir``."""
+    manifests = [read_manifest(directory) for directory in directories]
+    first = manifests[0]
+    for directory, manifest in zip(directories[1:], manifests[1:]):
+        if manifest.identity() != first.identity():
+            differing = sorted(k for k, v in manifest.identity().items() if first.identity()[k] != v)
+            raise InputError(f"{directory}: not a shard of the same run as {directories[0]} (differs in: {', '.join(differing)})")
+    shards = [m.shard for m in manifests]
+    if len(set(shards)) != len(shards):
+        raise InputError(f"{directories[0]}: the same shard is given twice ({', '.join(str(s) for s in shards)})")
+    rows = latest_rows(row for directory in directories for row in iter_rows(directory))
+    merged = first.model_copy(update={
+        "run_id": out_dir.name,
+        "shard": None,
+        "rows_expected": sum(m.rows_expected for m in manifests),
+        "started_at": min(m.started_at for m in manifests),
+        "ended_at": max((m.ended_at or "") for m in manifests) or None,
+    })
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_manifest(out_dir, merged)
+    with ResultsWriter(out_dir) as writer:
+        for row in rows:
+            writer.write(row)
+    return merged, rows

@@ -1,7 +1,8 @@
 """``harness run``: every (case, prompt, model, sample) rendered, answered, checked, written.
 
-Data flows one way: dataset + prompt -> request -> (replay store | model) -> output -> checks ->
-result row. A failure on one row is recorded on that row; the run goes on.
+Data flows one way: dataset + prompt -> request -> (replay store | scheduler -> model) -> output
+-> checks -> result row. A failure on one row is recorded on that row; the run goes on. Rows are
+appended to ``results.jsonl`` as they finish, so an interrupted run can be resumed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import secrets
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,8 +21,32 @@ from harness.config import ReplayMode
 from harness.dataset import Case, dataset_hash
 from harness.llm import LLMError, LLMRequest, LLMResponse, complete
 from harness.prompts import PromptVersion
-from harness.replay import ReplayStore
+from harness.replay import ReplayStore, replay_key
 from harness.results import Manifest, PromptEntry, ResultRow, ResultsWriter, RowError, Usage, write_manifest
+from harness.scheduler import CallStats, ModelLimit, RetryPolicy, Scheduler
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` (1-based) of ``count``: every count-th task of the matrix."""
+
+    index: int = 1
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        from harness.errors import UsageError
+
+        try:
+            index, count = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise UsageError(f"--shard {text!r}: expected i/N, e.g. 2/4") from None
+        if not 1 <= index <= count:
+            raise UsageError(f"--shard {text!r}: i must be between 1 and N")
+        return cls(index, count)
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,10 @@ class RunPlan:
     api_base: str | None = None
     timeout_s: float = 120.0
     concurrency: int = 16
+    model_limits: dict[str, ModelLimit] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_cost_usd: float | None = None
+    shard: Shard = field(default_factory=Shard)
 
 
 @dataclass(frozen=True)
@@ -45,6 +74,10 @@ class Task:
     prompt: PromptVersion
     model: str
     sample: int
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.case.id, self.prompt.id, self.model, self.sample)
 
     def request(self) -> LLMRequest:
         return LLMRequest.build(self.model, self.prompt.render(self.case.research), self.prompt.parameters, self.sample)
@@ -55,36 +88,67 @@ class Task:
 
 class MissingRecording(LLMError):
     def __init__(self, task: Task):
-        command = f"harness run --prompt {task.prompt.id} --model {task.model} --case {task.case.id} --mode record"
+        sample = f" --repeats {task.sample + 1}" if task.sample else ""
+        command = f"harness run --prompt {task.prompt.id} --model {task.model} --case {task.case.id}{sample} --mode record"
         super().__init__("missing_recording", f"no recording for {task.describe()}; record it with: {command}")
 
 
 def tasks_of(plan: RunPlan) -> list[Task]:
-    """The run matrix in a stable order: prompt, model, case, sample."""
-    return [
+    """This shard's part of the run matrix, in a stable order: prompt, model, case, sample."""
+    matrix = [
         Task(case, prompt, model, sample)
         for prompt in plan.prompts
         for model in plan.models
         for case in plan.cases
         for sample in range(plan.repeats)
     ]
+    return [task for index, task in enumerate(matrix) if index % plan.shard.count == plan.shard.index - 1]
 
 
-async def answer(task: Task, plan: RunPlan, store: ReplayStore) -> tuple[LLMResponse, bool]:
-    """The model's answer for a task and whether it came from the replay store."""
-    request = task.request()
-    if request.is_offline:
-        return await complete(request, timeout_s=plan.timeout_s), False
-    if plan.mode in ("replay", "auto"):
-        recording = store.load(request)
-        if recording is not None:
-            return recording.as_response(), True
-        if plan.mode == "replay":
-            raise MissingRecording(task)
-    response = await complete(request, api_base=plan.api_base, timeout_s=plan.timeout_s)
-    if plan.mode in ("record", "auto"):
-        store.save(request, response, labels={"case_id": task.case.id, "prompt_id": task.prompt.id, "prompt_hash": task.prompt.hash})
-    return response, False
+@dataclass
+class Execution:
+    """One run's live state: the scheduler, the replay store, and the cost spent so far."""
+
+    plan: RunPlan
+    store: ReplayStore
+    scheduler: Scheduler
+
+    @classmethod
+    def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None) -> Execution:
+        async def caller(request: LLMRequest) -> LLMResponse:
+            api_base = None if request.is_offline else plan.api_base
+            return await complete(request, api_base=api_base, timeout_s=plan.timeout_s)
+
+        scheduler = Scheduler(caller, plan.concurrency, plan.model_limits, plan.retry, stats=stats or CallStats(),
+                              max_cost_usd=plan.max_cost_usd, key=replay_key)
+        return cls(plan, store, scheduler)
+
+    @property
+    def stats(self) -> CallStats:
+        return self.scheduler.stats
+
+    async def answer(self, task: Task) -> tuple[LLMResponse, bool]:
+        """The model's answer for a task and whether it came from the replay store."""
+        request = task.request()
+        if request.is_offline:
+            return await self.scheduler.call(request), False
+        if self.plan.mode in ("replay", "auto"):
+            recording = self.store.load(request)
+            if recording is not None:
+                return recording.as_response(), True
+            if self.plan.mode == "replay":
+                raise MissingRecording(task)
+        response = await self.scheduler.call(request)
+        if self.plan.mode in ("record", "auto"):
+            self.store.save(request, response, labels={"case_id": task.case.id, "prompt_id": task.prompt.id, "prompt_hash": task.prompt.hash})
+        return response, False
+
+    async def row(self, task: Task) -> ResultRow:
+        try:
+            response, cached = await self.answer(task)
+        except LLMError as error:
+            return build_row(task, self.plan, None, False, error)
+        return build_row(task, self.plan, response, cached, None)
 
 
 def build_row(task: Task, plan: RunPlan, response: LLMResponse | None, cached: bool, error: LLMError | None) -> ResultRow:
@@ -108,20 +172,19 @@ def build_row(task: Task, plan: RunPlan, response: LLMResponse | None, cached: b
     )
 
 
-async def execute(plan: RunPlan, tasks: list[Task], store: ReplayStore, on_row: Callable[[ResultRow], None]) -> None:
-    """Run tasks with at most ``plan.concurrency`` in flight, handing each row over as it finishes."""
-    limit = asyncio.Semaphore(plan.concurrency)
+async def execute(execution: Execution, tasks: list[Task], on_row: Callable[[ResultRow], None]) -> None:
+    """Run tasks through the scheduler, handing each row over as it finishes.
 
-    async def one(task: Task) -> ResultRow:
-        async with limit:
-            try:
-                response, cached = await answer(task, plan, store)
-                return build_row(task, plan, response, cached, None)
-            except LLMError as error:
-                return build_row(task, plan, None, False, error)
+    Tasks are started in matrix order as slots free up, so a cancelled run leaves a prefix done."""
+    queue = iter(tasks)
+    # More workers than slots, so slots stay busy while finished rows are being checked.
+    workers = max(1, min(len(tasks), execution.plan.concurrency * 4))
 
-    for finished in asyncio.as_completed([one(task) for task in tasks]):
-        on_row(await finished)
+    async def worker() -> None:
+        for task in queue:
+            on_row(await execution.row(task))
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
 
 
 def _now() -> str:
@@ -133,7 +196,7 @@ def _git_commit(root: Path) -> str | None:
         result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    return (result.stdout.strip() or None) if result.returncode == 0 else None
 
 
 def harness_version() -> str:
@@ -148,11 +211,8 @@ def new_run_dir(runs_dir: Path, label: str = "") -> Path:
     return runs_dir / f"{stamp}-{label + '-' if label else ''}{secrets.token_hex(3)}"
 
 
-def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Callable[[ResultRow], None] | None = None,
-        tasks: list[Task] | None = None) -> list[ResultRow]:
-    """Execute a plan (or an explicit task list drawn from it) into ``out_dir`` and return its rows."""
-    tasks = tasks_of(plan) if tasks is None else tasks
-    manifest = Manifest(
+def manifest_for(plan: RunPlan, out_dir: Path, root: Path, rows_expected: int) -> Manifest:
+    return Manifest(
         run_id=out_dir.name,
         harness_version=harness_version(),
         git_commit=_git_commit(root),
@@ -164,10 +224,23 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
         dataset_hash=dataset_hash(plan.cases),
         checks=list(plan.checks),
         repeats=plan.repeats,
-        rows_expected=len(tasks),
+        shard=str(plan.shard) if plan.shard.count > 1 else None,
+        api_base=plan.api_base,
+        rows_expected=rows_expected,
     )
+
+
+def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Callable[[ResultRow], None] | None = None,
+        tasks: list[Task] | None = None, manifest: Manifest | None = None, stats: CallStats | None = None) -> tuple[list[ResultRow], CallStats]:
+    """Execute ``tasks`` (default: the plan's matrix) into ``out_dir``; return the new rows and call stats.
+
+    With ``manifest`` (a resume), the existing manifest is kept and rows are appended."""
+    tasks = tasks_of(plan) if tasks is None else tasks
+    manifest = manifest or manifest_for(plan, out_dir, root, len(tasks))
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest.ended_at = None
     write_manifest(out_dir, manifest)
+    execution = Execution.start(plan, store, stats)
     rows: list[ResultRow] = []
     with ResultsWriter(out_dir) as writer:
 
@@ -177,8 +250,16 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
             if on_row:
                 on_row(row)
 
-        asyncio.run(execute(plan, tasks, store, collect))
-    manifest.ended_at = _now()
-    write_manifest(out_dir, manifest)
-    order = {(t.case.id, t.prompt.id, t.model, t.sample): index for index, t in enumerate(tasks)}
-    return sorted(rows, key=lambda row: order[row.key])
+        try:
+            asyncio.run(execute(execution, tasks, collect))
+        finally:
+            manifest.ended_at = _now()
+            write_manifest(out_dir, manifest)
+    order = {task.key: index for index, task in enumerate(tasks)}
+    return sorted(rows, key=lambda row: order.get(row.key, len(order))), execution.stats
+
+
+def resume_plan(run_dir: Path, plan: RunPlan, manifest: Manifest, existing: list[ResultRow]) -> list[Task]:
+    """The tasks of ``plan`` that ``existing`` rows have not answered (missing or errored)."""
+    answered = {row.key for row in existing if row.error is None}
+    return [task for task in tasks_of(plan) if task.key not in answered]

@@ -20,7 +20,7 @@ def _console(stream: Any = None):
     console = Console(file=stream, highlight=False, soft_wrap=False)
     if not console.is_terminal:
         # CI logs and pipes are not 80 columns wide; keep tables readable there.
-        console.width = 160
+        console.width = 220
     return console
 
 
@@ -51,23 +51,37 @@ def print_check_table(reports: Iterable[Mapping[str, Any]], stream: Any = None) 
 
 
 def print_run_summary(summary: list, stream: Any = None) -> None:
-    """The end-of-run table: one line per prompt × model."""
+    """The end-of-run table: one line per prompt × model. With repeats, each check cell reads
+    ``pass rate / pass^N / flip rate``."""
     from rich.table import Table
     from rich.text import Text
 
-    checks = list(dict.fromkeys(name for row in summary for name in row.check_pass_rates))
-    table = Table(title="run summary (pass rate per check)", title_justify="left")
+    checks = list(dict.fromkeys(name for row in summary for name in row.checks))
+    repeated = any(row.samples > 1 for row in summary)
+    title = "run summary: pass rate / pass^N / flip rate per check" if repeated else "run summary (pass rate per check)"
+    table = Table(title=title, title_justify="left")
     table.add_column("prompt", no_wrap=True)
     table.add_column("model", overflow="fold", min_width=24)
     for column in ("rows", *checks, "all checks", "errors", "cost $", "p50 latency s"):
         table.add_column(column, justify="right")
     for row in summary:
-        rates = [_rate(row.check_pass_rates.get(name)) for name in checks]
+        cells = [_check_cell(row.checks.get(name), repeated) for name in checks]
         cost = ("unknown" if row.rows > row.errors else "-") if row.total_cost_usd is None else f"{row.total_cost_usd:.4f}"
         latency = "-" if row.median_latency_s is None else f"{row.median_latency_s:.2f}"
         errors = Text(str(row.errors), style="bold red" if row.errors else "")
-        table.add_row(row.prompt_id, terminal_safe(row.model), str(row.rows), *rates, _rate(row.all_checks_pass_rate), errors, cost, latency)
+        table.add_row(row.prompt_id, terminal_safe(row.model), str(row.rows), *cells, _check_cell(row.all_checks, repeated), errors, cost, latency)
     _console(stream).print(table)
+
+
+def _check_cell(summary, repeated: bool):
+    from rich.text import Text
+
+    if summary is None:
+        return Text("-")
+    cell = _rate(summary.pass_rate)
+    if repeated:
+        cell.append(f" / {summary.pass_all_samples:.0%} / {summary.flip_rate:.0%}")
+    return cell
 
 
 def _rate(value: float | None):
