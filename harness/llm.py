@@ -10,6 +10,7 @@ from __future__ import annotations
 import harness._env  # noqa: F401  (must run before litellm is imported)
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -56,7 +57,7 @@ class LLMRequest:
         return cls(
             model=model,
             messages=tuple((message["role"], message["content"]) for message in messages),
-            parameters=tuple(sorted(normalize_parameters(parameters or {}).items())),
+            parameters=tuple(sorted((key, _hashable(value)) for key, value in normalize_parameters(parameters or {}).items())),
             sample=sample,
         )
 
@@ -71,6 +72,15 @@ class LLMRequest:
     @property
     def is_offline(self) -> bool:
         return self.model.startswith(OFFLINE_PROVIDER + "/")
+
+
+def _hashable(value: Any) -> Any:
+    """Lists (e.g. stop sequences) become tuples so a request can key a dict."""
+    if isinstance(value, list):
+        return tuple(_hashable(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, _hashable(item)) for key, item in value.items()))
+    return value
 
 
 def normalize_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +182,7 @@ def _usage(response: Any) -> tuple[int | None, int | None]:
     return getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
 
 
+@functools.lru_cache(maxsize=256)
 def _has_prices(litellm: Any, model: str) -> bool:
     """Whether litellm's local cost map prices this model (it answers 0 for unpriced ones)."""
     try:
@@ -198,16 +209,14 @@ async def complete(request: LLMRequest, *, api_base: str | None = None, timeout_
     litellm = _load_litellm()
     started = time.perf_counter()
     try:
-        response = await asyncio.wait_for(
-            litellm.acompletion(
-                model=request.model,
-                messages=request.message_dicts,
-                api_base=api_base,
-                timeout=timeout_s,
-                num_retries=0,
-                **dict(request.parameters),
-            ),
-            timeout=timeout_s + 5,
+        # litellm hands the timeout to the HTTP client; no extra asyncio task per call.
+        response = await litellm.acompletion(
+            model=request.model,
+            messages=request.message_dicts,
+            api_base=api_base,
+            timeout=timeout_s,
+            num_retries=0,
+            **dict(request.parameters),
         )
     except LLMError:
         raise

@@ -13,6 +13,7 @@ spec; templates render them from it and the checks read the same object.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -115,7 +116,7 @@ class PromptVersion:
         for role, source in self.templates:
             template_name = f"{self.id}/{role}"
             try:
-                text = _ENVIRONMENT.from_string(source).render(context)
+                text = _compiled(source).render(context)
             except jinja2.UndefinedError as error:
                 raise InputError(f"{self.path or self.id}/{role}.j2: undefined template variable: {error.message}") from None
             except jinja2.TemplateError as error:
@@ -137,6 +138,12 @@ _ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
 )
 _ENVIRONMENT.filters["json"] = _to_json
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> jinja2.Template:
+    """Compile a template once: compiling costs milliseconds, rendering microseconds."""
+    return _ENVIRONMENT.from_string(source)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

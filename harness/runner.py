@@ -79,8 +79,9 @@ class Task:
     def key(self) -> tuple[str, str, str, int]:
         return (self.case.id, self.prompt.id, self.model, self.sample)
 
-    def request(self) -> LLMRequest:
-        return LLMRequest.build(self.model, self.prompt.render(self.case.research), self.prompt.parameters, self.sample)
+    def request(self, messages: list[dict[str, str]] | None = None) -> LLMRequest:
+        messages = self.prompt.render(self.case.research) if messages is None else messages
+        return LLMRequest.build(self.model, messages, self.prompt.parameters, self.sample)
 
     def describe(self) -> str:
         return f"case {self.case.id}, prompt {self.prompt.id}, model {self.model}" + (f", sample {self.sample}" if self.sample else "")
@@ -112,6 +113,16 @@ class Execution:
     plan: RunPlan
     store: ReplayStore
     scheduler: Scheduler
+    _rendered: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+
+    def request_for(self, task: Task) -> LLMRequest:
+        """The task's request; samples and models of one (prompt, case) share one rendering."""
+        key = (task.prompt.id, task.case.id)
+        if key not in self._rendered:
+            if len(self._rendered) >= 256:
+                self._rendered.clear()
+            self._rendered[key] = task.prompt.render(task.case.research)
+        return task.request(self._rendered[key])
 
     @classmethod
     def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None) -> Execution:
@@ -120,7 +131,7 @@ class Execution:
             return await complete(request, api_base=api_base, timeout_s=plan.timeout_s)
 
         scheduler = Scheduler(caller, plan.concurrency, plan.model_limits, plan.retry, stats=stats or CallStats(),
-                              max_cost_usd=plan.max_cost_usd, key=replay_key)
+                              max_cost_usd=plan.max_cost_usd)
         return cls(plan, store, scheduler)
 
     @property
@@ -129,7 +140,7 @@ class Execution:
 
     async def answer(self, task: Task) -> tuple[LLMResponse, bool]:
         """The model's answer for a task and whether it came from the replay store."""
-        request = task.request()
+        request = self.request_for(task)
         if request.is_offline:
             return await self.scheduler.call(request), False
         if self.plan.mode in ("replay", "auto"):

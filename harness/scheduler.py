@@ -112,12 +112,13 @@ class Scheduler:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     stats: CallStats = field(default_factory=CallStats)
     max_cost_usd: float | None = None
-    key: Callable[[LLMRequest], str] = lambda request: repr(request)
+    key: Callable[[LLMRequest], object] = lambda request: request
+    """De-duplication key; the request itself (hashable, and its strings cache their hashes)."""
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._gates: dict[str, _ModelGate] = {}
-        self._pending: dict[str, asyncio.Future[LLMResponse]] = {}
+        self._pending: dict[object, asyncio.Future[LLMResponse]] = {}
         self._backoff = wait_exponential_jitter(
             multiplier=self.retry.initial_backoff_s, max=self.retry.max_backoff_s, jitter=self.retry.jitter_s
         )

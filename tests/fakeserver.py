@@ -31,6 +31,11 @@ class Reply:
 Script = Callable[[int, dict[str, Any]], Reply]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # read by listen() in the constructor: bursts of connections must not be refused
+
+
 class FakeOpenAI:
     """Start with ``with FakeOpenAI(script) as server: server.base_url``."""
 
@@ -58,7 +63,27 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path.rstrip("/").endswith("/stats"):
+                    data = json.dumps({"requests": len(fake.requests), "peak_in_flight": fake.peak_in_flight}).encode()
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                else:
+                    self.send_error(404)
+
             def do_POST(self) -> None:  # noqa: N802
+                if self.path.rstrip("/").endswith("/reset"):
+                    with fake._lock:
+                        fake.requests.clear()
+                        fake.arrivals.clear()
+                        fake.peak_in_flight = fake.in_flight
+                    self.send_response(204)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with fake._lock:
@@ -110,9 +135,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 512
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -120,3 +143,22 @@ class FakeOpenAI:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+
+
+def serve_forever_in_this_process() -> None:
+    """``python tests/fakeserver.py LATENCY_S [CONTENT_FILE]``: serve until killed; prints the base URL.
+
+    Benchmarks run the server in its own process so it does not compete for the client's GIL."""
+    import sys
+    from pathlib import Path
+
+    latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    content = Path(sys.argv[2]).read_text(encoding="utf-8") if len(sys.argv) > 2 else "<p>ok</p>"
+    with FakeOpenAI(lambda index, body: Reply(content=content), latency_s=latency) as server:
+        # Keep request bodies out of memory over long benchmarks: only counts matter there.
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve_forever_in_this_process()

@@ -25,7 +25,7 @@ from bs4.element import (
     TemplateString,
 )
 
-_WORD_SPLIT = re.compile(r"[\s\u2013\u2014]+")
+_DASHES = re.compile(r"[\u2013\u2014]")
 _NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
 BLOCK_TAGS = frozenset(
@@ -38,7 +38,10 @@ BLOCK_TAGS = frozenset(
 
 def count_words(text: str) -> int:
     """Count words in plain text: split on whitespace and em/en dashes, keep alphanumeric tokens."""
-    return sum(1 for token in _WORD_SPLIT.split(text) if any(char.isalnum() for char in token))
+    if "\u2013" in text or "\u2014" in text:
+        text = _DASHES.sub(" ", text)
+    # Most tokens are all letters/digits: str.isalnum settles them in C; only the rest are scanned.
+    return sum(1 for token in text.split() if token.isalnum() or any(map(str.isalnum, token)))
 
 
 def visible_text(node: Tag) -> str:
@@ -81,10 +84,15 @@ class ParsedOutput:
     soup: BeautifulSoup
 
     @cached_property
+    def tags(self) -> tuple[Tag, ...]:
+        """Every element, in document order (one walk, shared by all checks)."""
+        return tuple(node for node in self.soup.descendants if isinstance(node, Tag))
+
+    @cached_property
     def paragraphs(self) -> tuple[Paragraph, ...]:
         """Every ``<p>`` element anywhere, with its visible text and word count."""
         result = []
-        for element in self.soup.find_all("p"):
+        for element in (tag for tag in self.tags if tag.name == "p"):
             text = visible_text(element)
             result.append(Paragraph(element=element, text=text, words=count_words(text)))
         return tuple(result)

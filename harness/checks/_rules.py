@@ -59,7 +59,7 @@ def only_p_tags(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
             if node.name != "p":
                 problems.append(f"top-level <{node.name}> (only <p> is allowed)")
                 continue
-            for inner in node.find_all(True):
+            for inner in (child for child in node.descendants if isinstance(child, Tag)):
                 if inner.name in BLOCK_TAGS:
                     problems.append(f"block <{inner.name}> inside a <p>")
                 elif inner.name not in INLINE_TAGS_IN_P:
@@ -108,7 +108,7 @@ def no_headings(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
     a paragraph that is only bold text or opens with a bold label ending in a colon, and a
     short paragraph (at most six words) that is not a sentence."""
     parsed = parse_output(output)
-    offenders = [f"<{tag.name}> {_snippet(tag.get_text())}" for tag in parsed.soup.find_all(HEADING_TAGS)]
+    offenders = [f"<{tag.name}> {_snippet(tag.get_text())}" for tag in parsed.tags if tag.name in HEADING_TAGS]
     offenders.extend(_heading_lines(parsed))
     for paragraph in parsed.paragraphs:
         reason = _paragraph_heading(paragraph.element, paragraph.text, paragraph.words)

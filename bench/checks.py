@@ -1,0 +1,96 @@
+"""Rule-check speed against bs4's bare parse rate of the same outputs, measured side by side.
+
+1. checks alone: every rule check on one shared parse vs ``BeautifulSoup(text, "html.parser")``;
+2. replay + checks: a 10,000-row replay run (render, key, read recording, check, write row)
+   vs the bare parse rate of the same outputs.
+
+    .venv/bin/python bench/checks.py [--rows 10000]
+
+Targets from the issue: checks >= 0.85x the bare parse rate; replay + checks >= 0.7x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import harness._env  # noqa: E402,F401
+from bs4 import BeautifulSoup  # noqa: E402
+
+from harness.checks import run_checks  # noqa: E402
+from harness.dataset import load_dataset  # noqa: E402
+from harness.offline import write_conclusion  # noqa: E402
+from harness.prompts import load_prompts  # noqa: E402
+
+
+def corpus() -> list[str]:
+    """Realistic outputs: the real trace's, the offline baseline's on every case and prompt, the fixtures."""
+    outputs = [(REPO / "examples/llmops-vs-mlops.trace-output.html").read_text()]
+    for prompt in load_prompts(REPO / "prompts"):
+        for case in load_dataset(REPO / "datasets/research"):
+            system, user = (m["content"] for m in prompt.render(case.research))
+            outputs.append(write_conclusion(system, user))
+    outputs += [p.read_text() for p in sorted((REPO / "tests/fixtures/outputs").glob("*.html")) if p.read_text().strip()]
+    return outputs
+
+
+def rate(function, items, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for item in items:
+            function(item)
+        best = min(best, time.perf_counter() - started)
+    return len(items) / best
+
+
+def replay_run_rate(rows: int, outputs: list[str]) -> tuple[float, float]:
+    """Rows/s of a replay run of ``rows`` recorded answers, and the bare parse rate of those answers."""
+    from harness.llm import LLMResponse
+    from harness.replay import ReplayStore
+    from harness.runner import RunPlan, Task, run
+
+    prompts = load_prompts(REPO / "prompts")
+    cases = load_dataset(REPO / "datasets/research")
+    repeats = -(-rows // (len(prompts) * len(cases)))
+    plan = RunPlan(prompts=tuple(prompts), models=("openai/recorded",), cases=tuple(cases),
+                   checks=("only_p_tags", "no_headings", "section_count", "word_budgets"), mode="replay", repeats=repeats)
+    tasks = [Task(c, p, "openai/recorded", s) for p in prompts for c in cases for s in range(repeats)][:rows]
+    with tempfile.TemporaryDirectory() as scratch:
+        store = ReplayStore(Path(scratch) / "recordings")
+        answers = []
+        for index, task in enumerate(tasks):
+            text = outputs[index % len(outputs)]
+            answers.append(text)
+            store.save(task.request(), LLMResponse(text, 1, 1, 0.0, 0.1, "stop"), recorded_at="2026-01-01T00:00:00Z")
+        started = time.perf_counter()
+        result, _ = run(plan, Path(scratch) / "run", store, REPO, tasks=tasks)
+        elapsed = time.perf_counter() - started
+        assert len(result) == rows and not any(row.error for row in result), "replay run failed"
+    return rows / elapsed, rate(lambda text: BeautifulSoup(text, "html.parser"), answers, repeat=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000)
+    args = parser.parse_args()
+    outputs = corpus()
+    spec = load_prompts(REPO / "prompts")[0].spec
+    items = outputs * max(1, 3000 // len(outputs))
+    parse_rate = rate(lambda text: BeautifulSoup(text, "html.parser"), items)
+    checks_rate = rate(lambda text: run_checks(text, spec), items)
+    print(f"outputs: {len(outputs)} distinct, {len(items)} per round")
+    print(f"bare bs4 parse (html.parser): {parse_rate:8.0f} outputs/s")
+    print(f"all rule checks, one parse:   {checks_rate:8.0f} outputs/s  ratio {checks_rate / parse_rate:.2f}  (target 0.85)")
+    run_rate, run_parse_rate = replay_run_rate(args.rows, outputs)
+    print(f"replay + checks, {args.rows} rows: {run_rate:8.0f} rows/s     ratio {run_rate / run_parse_rate:.2f}  (target 0.70; bare parse of the same outputs {run_parse_rate:.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
