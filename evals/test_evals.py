@@ -11,3 +11,26 @@ def test_check(eval_check, eval_rows):
     result = row.checks[check]
     if not result.passed:
         pytest.fail(f"{check}: {result.detail}", pytrace=False)
+
+
+def test_candidate_prompt_does_not_regress(pytestconfig, eval_rows):
+    """The compare gate: candidate vs baseline prompt versions from [tool.harness], paired by case and model."""
+    import polars as pl
+
+    from harness.compare import compare
+    from harness.table import load_table
+
+    settings = pytestconfig._harness_settings
+    baseline, candidate = settings.compare_baseline, settings.compare_candidate
+    if not (baseline and candidate):
+        pytest.skip("set compare_baseline and compare_candidate in [tool.harness] to gate on regressions")
+    out_dir, _ = pytestconfig._harness_run
+    table = load_table([out_dir])
+    present = set(table["prompt_id"].unique().to_list())
+    if not {baseline, candidate} <= present:
+        pytest.skip(f"{baseline} and {candidate} are not both in this eval run (prompts: {', '.join(sorted(present))})")
+    comparison = compare(table.filter(pl.col("prompt_id") == baseline), table.filter(pl.col("prompt_id") == candidate),
+                         baseline, candidate, alpha=settings.alpha)
+    regressions = comparison.regressions(settings.max_flips)
+    if regressions:
+        pytest.fail(f"{candidate} regresses against {baseline}: " + "; ".join(regressions), pytrace=False)

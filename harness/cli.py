@@ -385,6 +385,169 @@ def import_langfuse(
         raise typer.Exit(2)
 
 
+class TableFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
+def _append_step_summary(markdown: str) -> None:
+    """GitHub Actions shows what is appended to $GITHUB_STEP_SUMMARY on the run's page."""
+    import os
+
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(markdown + "\n")
+
+
+def _specs(settings: Settings, prompt_ids: list[str]) -> dict:
+    from harness.prompts import load_prompt
+
+    specs = {}
+    for prompt_id in prompt_ids:
+        try:
+            specs[prompt_id] = load_prompt(settings.path(settings.prompts_dir), prompt_id).spec
+        except HarnessError:
+            continue  # a run of a prompt version no longer on disk: bars drawn without budgets
+    return specs
+
+
+@app.command("leaderboard")
+def leaderboard_command(
+    runs: Annotated[Optional[list[Path]], typer.Argument(help="Run directories (default: the latest run of each prompt × model).")] = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table,
+    primary: Annotated[Optional[str], typer.Option("--primary", help="Metric to rank by (default from config: all_checks).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout (html needs it).")] = None,
+) -> None:
+    """One row per prompt version × model: pass rates with Wilson 95% intervals, judge means with
+    bootstrap intervals, cost per output, p50/p95 latency, tokens, cases and errors.
+
+    Example: harness leaderboard --format markdown
+    """
+    from harness.leaderboard import leaderboard
+    from harness.report.markdown import leaderboard_markdown
+    from harness.report.tables import leaderboard_records, records_csv
+    from harness.table import latest_table, load_table
+
+    settings = _settings()
+    table = load_table(runs) if runs else latest_table(settings.path(settings.runs_dir))
+    rows = leaderboard(table, primary or settings.primary_metric)
+    markdown = leaderboard_markdown(rows)
+    _append_step_summary(markdown)
+    if format is TableFormat.table:
+        from harness.report.terminal import print_leaderboard
+
+        print_leaderboard(rows)
+        return
+    if format is TableFormat.html:
+        _write_html_report(settings, rows, None, runs, output or Path("leaderboard.html"))
+        return
+    text = {
+        TableFormat.markdown: lambda: markdown,
+        TableFormat.json: lambda: json.dumps(leaderboard_records(rows), indent=2) + "\n",
+        TableFormat.csv: lambda: records_csv(leaderboard_records(rows)),
+    }[format]()
+    _emit(text, output)
+
+
+def _emit(text: str, output: Optional[Path]) -> None:
+    if output:
+        from harness.replay import atomic_write_text
+
+        atomic_write_text(output, text)
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("compare")
+def compare_command(
+    baseline: Annotated[str, typer.Argument(help="Run directory, or prompt id (e.g. conclusion/v1) selecting rows of --run.")],
+    candidate: Annotated[str, typer.Argument(help="Run directory, or prompt id (e.g. conclusion/v2).")],
+    run_dirs: Annotated[Optional[list[Path]], typer.Option("--run", help="Run directory to select prompt ids from (repeatable; default: the latest run).")] = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="table, markdown or json.")] = TableFormat.table,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 1 when a metric is significantly worse or checks flip pass -> fail beyond max_flips.")] = False,
+    max_flips: Annotated[Optional[int], typer.Option("--max-flips", min=0, help="Pass -> fail flips tolerated (default from config: 0).")] = None,
+) -> None:
+    """Is the candidate better? Paired by case, model and sample: means, paired bootstrap 95%
+    interval of the difference, wins/ties/losses, exact McNemar or sign test, verdict, flips.
+
+    Example: harness compare conclusion/v1 conclusion/v2 --run runs/20261204-120000-ab12cd --fail-on-regression
+    """
+    from harness.compare import compare, select_side
+    from harness.report.markdown import compare_markdown
+    from harness.report.tables import comparison_json
+
+    settings = _settings()
+    runs_dir = settings.path(settings.runs_dir)
+    base_label, base_rows = select_side(baseline, run_dirs or [], runs_dir)
+    cand_label, cand_rows = select_side(candidate, run_dirs or [], runs_dir)
+    comparison = compare(base_rows, cand_rows, base_label, cand_label, alpha=settings.alpha)
+    markdown = compare_markdown(comparison)
+    _append_step_summary(markdown)
+    if format is TableFormat.json:
+        sys.stdout.write(json.dumps(comparison_json(comparison), indent=2) + "\n")
+    elif format is TableFormat.markdown:
+        sys.stdout.write(markdown)
+    elif format is TableFormat.table:
+        from harness.report.terminal import print_comparison
+
+        print_comparison(comparison)
+    else:
+        raise UsageError(f"--format {format.value}: compare prints table, markdown or json")
+    regressions = comparison.regressions(settings.max_flips if max_flips is None else max_flips)
+    if fail_on_regression and regressions:
+        for reason in regressions:
+            _error_line(f"regression: {reason}")
+        raise typer.Exit(1)
+
+
+@app.command("report")
+def report_command(
+    runs: Annotated[Optional[list[Path]], typer.Argument(help="Run directories (default: the latest run of each prompt × model).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Prompt id for the compare view (default from config, else the first version).")] = None,
+    candidate: Annotated[Optional[str], typer.Option("--candidate", help="Prompt id for the compare view (default from config, else the second version).")] = None,
+) -> None:
+    """Write a self-contained HTML report: leaderboard, compare view, per-case drill-down.
+
+    Example: harness report runs/20261204-120000-ab12cd -o report.html
+    """
+    from harness.leaderboard import leaderboard
+    from harness.table import latest_table, load_table
+
+    settings = _settings()
+    table = load_table(runs) if runs else latest_table(settings.path(settings.runs_dir))
+    rows = leaderboard(table, settings.primary_metric)
+    _write_html_report(settings, rows, table, runs, output, baseline, candidate)
+
+
+def _write_html_report(settings: Settings, rows, table, runs, output: Path, baseline: Optional[str] = None,
+                       candidate: Optional[str] = None) -> None:
+    import polars as pl
+
+    from harness.compare import compare
+    from harness.prompts import list_prompt_ids
+    from harness.report.html import render_report, write_report
+    from harness.results import iter_rows, latest_rows
+    from harness.table import latest_runs
+
+    directories = runs or latest_runs(settings.path(settings.runs_dir))[0]
+    result_rows = latest_rows(row for directory in directories for row in iter_rows(directory))
+    present = sorted({row.prompt_id for row in result_rows}, key=lambda p: (list_prompt_ids(settings.path(settings.prompts_dir)) + [p]).index(p))
+    comparison = None
+    base = baseline or settings.compare_baseline or (present[0] if len(present) > 1 else None)
+    cand = candidate or settings.compare_candidate or (present[1] if len(present) > 1 else None)
+    if table is not None and base and cand and base in present and cand in present:
+        comparison = compare(table.filter(pl.col("prompt_id") == base), table.filter(pl.col("prompt_id") == cand), base, cand,
+                             alpha=settings.alpha)
+    html = render_report(rows, comparison, result_rows, _specs(settings, present))
+    write_report(output, html)
+    sys.stdout.write(f"report: {output} ({len(html) // 1024} KiB)\n")
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line on stderr and exit 2."""
     try:

@@ -88,6 +88,7 @@ class Manifest(BaseModel):
     cases: list[str]
     dataset_hash: str
     checks: list[str]
+    judges: list[str] = Field(default_factory=list)
     repeats: int = 1
     shard: str | None = None
     api_base: str | None = None

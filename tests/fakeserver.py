@@ -46,6 +46,7 @@ class FakeOpenAI:
         self.arrivals: list[float] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.last_done: float | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -65,7 +66,10 @@ class FakeOpenAI:
 
             def do_GET(self) -> None:  # noqa: N802
                 if self.path.rstrip("/").endswith("/stats"):
-                    data = json.dumps({"requests": len(fake.requests), "peak_in_flight": fake.peak_in_flight}).encode()
+                    first = fake.arrivals[0] if fake.arrivals else None
+                    busy = (fake.last_done - first) if first is not None and fake.last_done else None
+                    data = json.dumps({"requests": len(fake.requests), "peak_in_flight": fake.peak_in_flight,
+                                       "busy_s": busy}).encode()
                     self.send_response(200)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(data)))
@@ -80,6 +84,7 @@ class FakeOpenAI:
                         fake.requests.clear()
                         fake.arrivals.clear()
                         fake.peak_in_flight = fake.in_flight
+                        fake.last_done = None
                     self.send_response(204)
                     self.send_header("content-length", "0")
                     self.end_headers()
@@ -103,6 +108,7 @@ class FakeOpenAI:
                 finally:
                     with fake._lock:
                         fake.in_flight -= 1
+                        fake.last_done = time.monotonic()
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
                 if reply.fault == "reset":

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b.|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: str) -> str:
-    """Remove ANSI escape sequences and control characters (keeps newlines and tabs)."""
-    return _CONTROL.sub("", text)
+from harness.report import strip_control as terminal_safe
 
 
 def _console(stream: Any = None):
@@ -91,3 +85,67 @@ def _rate(value: float | None):
         return Text("-")
     style = "green" if value == 1 else ("red" if value < 0.5 else "yellow")
     return Text(f"{value:.0%}", style=style)
+
+
+def print_leaderboard(rows: list, stream: Any = None) -> None:
+    """Leaderboard with intervals; pass rates coloured."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from harness.leaderboard import metric_names
+
+    names = metric_names(rows)
+    table = Table(title="leaderboard (95% intervals)", title_justify="left")
+    for column in ("#", "prompt", "model", *names, "cost/output $", "p50 s", "p95 s", "cases", "errors"):
+        table.add_column(column, justify="left" if column in ("prompt", "model") else "right", overflow="fold")
+    for rank, row in enumerate(rows, start=1):
+        cells = []
+        for name in names:
+            stat = row.metrics.get(name)
+            if stat is None or stat.mean != stat.mean:
+                cells.append(Text("-"))
+            elif stat.kind == "judge":
+                cells.append(Text(f"{stat.mean:.2f} [{stat.low:.2f},{stat.high:.2f}]"))
+            else:
+                text = _rate(stat.mean)
+                text.append(f" [{stat.low:.0%},{stat.high:.0%}]", style="dim")
+                cells.append(text)
+        table.add_row(
+            str(rank), f"{row.prompt_id} ({row.prompt_hash})", terminal_safe(row.model), *cells,
+            "unknown" if row.mean_cost_usd is None else f"{row.mean_cost_usd:.5f}",
+            "-" if row.p50_latency_s is None else f"{row.p50_latency_s:.2f}",
+            "-" if row.p95_latency_s is None else f"{row.p95_latency_s:.2f}",
+            str(row.cases), Text(str(row.errors), style="bold red" if row.errors else ""),
+        )
+    _console(stream).print(table)
+
+
+_VERDICT_STYLE = {"better": ("▲ better", "bold green"), "worse": ("▼ worse", "bold red"), "no_difference": ("= no difference", "dim")}
+
+
+def print_comparison(comparison, stream: Any = None, max_flips: int = 20) -> None:
+    """Per-metric comparison with arrows, then the flipped cases."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(stream)
+    table = Table(title=f"{terminal_safe(comparison.candidate)} vs {terminal_safe(comparison.baseline)}: {comparison.pairs} pairs",
+                  title_justify="left")
+    for column in ("metric", "baseline", "candidate", "diff [95% CI]", "p", "W/T/L", "verdict"):
+        table.add_column(column, justify="left" if column in ("metric", "verdict") else "right")
+    for m in comparison.metrics:
+        label, style = _VERDICT_STYLE[m.verdict]
+        table.add_row(m.metric, f"{m.baseline_mean:.3f}", f"{m.candidate_mean:.3f}",
+                      f"{m.diff:+.3f} [{m.ci_low:+.3f}, {m.ci_high:+.3f}]", f"{m.p_value:.3g}",
+                      f"{m.wins}/{m.ties}/{m.losses}", Text(label, style=style))
+    console.print(table)
+    flips = [f for f in comparison.flips if f.metric != "all_checks"]
+    for flip in flips[:max_flips]:
+        arrow = Text("pass → FAIL", style="bold red") if flip.direction == "pass_to_fail" else Text("fail → pass", style="green")
+        line = Text(f"  {flip.metric} {terminal_safe(flip.case_id)} [{terminal_safe(flip.model)} #{flip.sample}] ")
+        line.append(arrow)
+        if flip.candidate_detail:
+            line.append(f": {terminal_safe(flip.candidate_detail)[:160]}")
+        console.print(line)
+    if len(flips) > max_flips:
+        console.print(Text(f"  …and {len(flips) - max_flips} more flips"))
