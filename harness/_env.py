@@ -18,3 +18,11 @@ _OFFLINE_DEFAULTS = {
 
 for _name, _value in _OFFLINE_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+# deepeval keeps a key file and caches in DEEPEVAL_CACHE_FOLDER, by default ./.deepeval in the
+# working directory. Keep the user's project clean: a per-user cache dir unless they chose one
+# (runs with judges point it at the run directory before deepeval is imported).
+os.environ.setdefault(
+    "DEEPEVAL_CACHE_FOLDER",
+    os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "harness", "deepeval"),
+)

@@ -204,6 +204,10 @@ def run(
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop scheduling calls once this many USD are spent.")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run only shard i of N of the matrix, e.g. 2/4.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Finish an interrupted run: rows missing or errored.")] = None,
+    judges: Annotated[Optional[bool], typer.Option("--judges/--no-judges", help="Score outputs with the LLM judges (synthesis_quality, faithfulness).")] = None,
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="litellm model for the judges, apart from --model.")] = None,
+    judge_api_base: Annotated[Optional[str], typer.Option("--judge-api-base", help="Base URL of the judge's OpenAI-compatible server.")] = None,
+    judge_repeats: Annotated[Optional[int], typer.Option("--judge-repeats", min=1, help="Score each output N times: mean, spread, share above threshold.")] = None,
 ) -> None:
     """Run prompt versions × models × cases, check every output, write a run directory.
 
@@ -223,8 +227,13 @@ def run(
 
     settings = _settings().with_overrides(
         prompts=prompt, models=model, cases=case, mode=mode.value if mode else None, api_base=api_base,
-        concurrency=concurrency, max_cost_usd=max_cost,
+        concurrency=concurrency, max_cost_usd=max_cost, judge_model=judge_model, judge_api_base=judge_api_base,
+        judge_repeats=judge_repeats,
     )
+    if judges is True and not settings.judges:
+        settings = settings.with_overrides(judges=["synthesis_quality", "faithfulness"])
+    elif judges is False:
+        settings = settings.model_copy(update={"judges": []})
     manifest = None
     if resume is not None:
         manifest = read_manifest(resume)
@@ -240,6 +249,11 @@ def run(
     from harness.runner import tasks_of
 
     total = len(tasks) if tasks is not None else len(tasks_of(plan))
+    if plan.judges:
+        import os
+
+        # deepeval writes a key file and caches: keep them under this run, not in the project.
+        os.environ["DEEPEVAL_CACHE_FOLDER"] = str((out_dir / ".deepeval").resolve())
     stats = CallStats()
     progress = Progress(total, stats)
     try:
@@ -284,6 +298,19 @@ def _plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
         retry=settings.retry,
         max_cost_usd=settings.max_cost_usd,
         shard=Shard.parse(shard) if shard else Shard(),
+        **_judge_settings(settings),
+    )
+
+
+def _judge_settings(settings: Settings, names: Optional[list[str]] = None, model: Optional[str] = None) -> dict:
+    from harness.judges import resolve_judge_names
+
+    return dict(
+        judges=resolve_judge_names(settings.judges if names is None else names, "judges"),
+        judge_model=model or settings.judge_model,
+        judge_api_base=settings.judge_api_base,
+        judge_repeats=settings.judge_repeats,
+        judge_thresholds=settings.judge_thresholds,
     )
 
 
@@ -316,6 +343,7 @@ def _plan_from_manifest(settings: Settings, manifest):
         retry=settings.retry,
         max_cost_usd=settings.max_cost_usd,
         shard=Shard.parse(manifest.shard) if manifest.shard else Shard(),
+        **_judge_settings(settings, manifest.judges, manifest.judge_model),
     )
 
 

@@ -41,6 +41,11 @@ class Settings(BaseModel):
     model_limits: dict[str, ModelLimit] = Field(default_factory=dict, description="per-model concurrency, rpm, tpm")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     max_cost_usd: float | None = Field(default=None, ge=0)
+    judges: list[str] = Field(default_factory=list, description="judge metrics to run: synthesis_quality, faithfulness")
+    judge_model: str | None = Field(default=None, description="litellm model for the judge, apart from the models under test")
+    judge_api_base: str | None = None
+    judge_repeats: int = Field(default=1, ge=1)
+    judge_thresholds: dict[str, float] = Field(default_factory=dict, description="per-metric pass thresholds (0..1)")
     primary_metric: str = Field(default="all_checks", description="leaderboard sort key (a check, a judge, or all_checks)")
     compare_baseline: str | None = Field(default=None, description="prompt id the evals gate compares against")
     compare_candidate: str | None = Field(default=None, description="prompt id the evals gate checks for regressions")
@@ -52,7 +57,7 @@ class Settings(BaseModel):
     eval_recorded: bool = Field(default=True, description="pytest evals/ also replays every recorded (prompt, model, case)")
     expectations: Path = Path("evals/expected_failures.toml")
 
-    @field_validator("prompts", "models", "cases", "checks", "eval_models", mode="before")
+    @field_validator("prompts", "models", "cases", "checks", "eval_models", "judges", mode="before")
     @classmethod
     def _split_strings(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -67,19 +67,37 @@ class LLMRequest:
 
     def as_json(self) -> dict[str, Any]:
         """The normalized request as stored in recordings and hashed into the replay key."""
-        return {"model": self.model, "messages": self.message_dicts, "parameters": dict(self.parameters), "sample": self.sample}
+        return {"model": self.model, "messages": self.message_dicts, "parameters": self.parameter_dict, "sample": self.sample}
+
+    @property
+    def parameter_dict(self) -> dict[str, Any]:
+        """Parameters as sent to the provider (plain lists and dicts)."""
+        return {key: _plain(value) for key, value in self.parameters}
 
     @property
     def is_offline(self) -> bool:
         return self.model.startswith(OFFLINE_PROVIDER + "/")
 
 
+class _FrozenDict(tuple):
+    """A dict parameter (e.g. ``response_format``) as sorted pairs, hashable; ``_plain`` restores it."""
+
+
 def _hashable(value: Any) -> Any:
-    """Lists (e.g. stop sequences) become tuples so a request can key a dict."""
+    """Lists become tuples and dicts frozen pairs, so a request can key a dict."""
     if isinstance(value, list):
         return tuple(_hashable(item) for item in value)
     if isinstance(value, dict):
-        return tuple(sorted((key, _hashable(item)) for key, item in value.items()))
+        return _FrozenDict(sorted((key, _hashable(item)) for key, item in value.items()))
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """The JSON value a hashable parameter stands for."""
+    if isinstance(value, _FrozenDict):
+        return {key: _plain(item) for key, item in value}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
     return value
 
 
@@ -216,7 +234,7 @@ async def complete(request: LLMRequest, *, api_base: str | None = None, timeout_
             api_base=api_base,
             timeout=timeout_s,
             num_retries=0,
-            **dict(request.parameters),
+            **request.parameter_dict,
         )
     except LLMError:
         raise

@@ -112,7 +112,7 @@ class ReplayStore:
         recorded = recording.request
         same = (recorded.model == request.model and recorded.sample == request.sample
                 and recorded.messages == request.message_dicts
-                and recorded.parameters == json.loads(json.dumps(dict(request.parameters))))
+                and recorded.parameters == json.loads(json.dumps(request.parameter_dict)))
         if not same:
             # Same check as re-hashing the recorded request, at a fraction of the cost.
             raise InputError(f"{path}: recorded key does not match its request (edited by hand?); record it again")

@@ -89,6 +89,7 @@ class Manifest(BaseModel):
     dataset_hash: str
     checks: list[str]
     judges: list[str] = Field(default_factory=list)
+    judge_model: str | None = None
     repeats: int = 1
     shard: str | None = None
     api_base: str | None = None

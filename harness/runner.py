@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from harness.checks import parse_output, run_checks
 from harness.config import ReplayMode
@@ -66,6 +67,11 @@ class RunPlan:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_cost_usd: float | None = None
     shard: Shard = field(default_factory=Shard)
+    judges: tuple[str, ...] = ()
+    judge_model: str | None = None
+    judge_api_base: str | None = None
+    judge_repeats: int = 1
+    judge_thresholds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class Execution:
     plan: RunPlan
     store: ReplayStore
     scheduler: Scheduler
+    judging: Any = None
     _rendered: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
 
     def request_for(self, task: Task) -> LLMRequest:
@@ -128,19 +135,26 @@ class Execution:
     def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None) -> Execution:
         async def caller(request: LLMRequest) -> LLMResponse:
             api_base = None if request.is_offline else plan.api_base
+            if plan.judge_model and request.model == plan.judge_model and plan.judge_api_base:
+                api_base = plan.judge_api_base
             return await complete(request, api_base=api_base, timeout_s=plan.timeout_s)
 
         scheduler = Scheduler(caller, plan.concurrency, plan.model_limits, plan.retry, stats=stats or CallStats(),
                               max_cost_usd=plan.max_cost_usd)
-        return cls(plan, store, scheduler)
+        execution = cls(plan, store, scheduler)
+        if plan.judges:
+            from harness.judges import DEFAULT_THRESHOLDS, Judging
+
+            execution.judging = Judging(plan.judge_model, execution.judge_call, plan.judges,
+                                        {**DEFAULT_THRESHOLDS, **plan.judge_thresholds}, plan.judge_repeats)
+        return execution
 
     @property
     def stats(self) -> CallStats:
         return self.scheduler.stats
 
-    async def answer(self, task: Task) -> tuple[LLMResponse, bool]:
-        """The model's answer for a task and whether it came from the replay store."""
-        request = self.request_for(task)
+    async def _through_store(self, request: LLMRequest, labels: dict[str, str], missing: Callable[[], LLMError]) -> tuple[LLMResponse, bool]:
+        """Answer a request per the run's mode: from the replay store, or the scheduler (and record)."""
         if request.is_offline:
             return await self.scheduler.call(request), False
         if self.plan.mode in ("replay", "auto"):
@@ -148,18 +162,34 @@ class Execution:
             if recording is not None:
                 return recording.as_response(), True
             if self.plan.mode == "replay":
-                raise MissingRecording(task)
+                raise missing()
         response = await self.scheduler.call(request)
         if self.plan.mode in ("record", "auto"):
-            self.store.save(request, response, labels={"case_id": task.case.id, "prompt_id": task.prompt.id, "prompt_hash": task.prompt.hash})
+            self.store.save(request, response, labels=labels)
         return response, False
+
+    async def answer(self, task: Task) -> tuple[LLMResponse, bool]:
+        """The model's answer for a task and whether it came from the replay store."""
+        labels = {"case_id": task.case.id, "prompt_id": task.prompt.id, "prompt_hash": task.prompt.hash}
+        return await self._through_store(self.request_for(task), labels, lambda: MissingRecording(task))
+
+    async def judge_call(self, request: LLMRequest) -> LLMResponse:
+        """One judge call, recorded and replayed like any call."""
+        def missing() -> LLMError:
+            return LLMError("missing_recording", f"no recording of a judge call to {request.model}; record judge verdicts with --mode record or auto")
+
+        response, _ = await self._through_store(request, {"role": "judge"}, missing)
+        return response
 
     async def row(self, task: Task) -> ResultRow:
         try:
             response, cached = await self.answer(task)
         except LLMError as error:
             return build_row(task, self.plan, None, False, error)
-        return build_row(task, self.plan, response, cached, None)
+        row = build_row(task, self.plan, response, cached, None)
+        if self.judging is not None:
+            row.judges = await self.judging.score(task.case.research, response.text, task.prompt.spec)
+        return row
 
 
 def build_row(task: Task, plan: RunPlan, response: LLMResponse | None, cached: bool, error: LLMError | None) -> ResultRow:
@@ -234,6 +264,8 @@ def manifest_for(plan: RunPlan, out_dir: Path, root: Path, rows_expected: int) -
         cases=[case.id for case in plan.cases],
         dataset_hash=dataset_hash(plan.cases),
         checks=list(plan.checks),
+        judges=list(plan.judges),
+        judge_model=plan.judge_model,
         repeats=plan.repeats,
         shard=str(plan.shard) if plan.shard.count > 1 else None,
         api_base=plan.api_base,

@@ -96,7 +96,7 @@ class _ModelGate:
 def estimated_tokens(request: LLMRequest) -> float:
     """A provider-independent token estimate for TPM budgets: ~4 characters per token."""
     characters = sum(len(content) for _, content in request.messages)
-    return characters / 4 + float(dict(request.parameters).get("max_tokens") or 0)
+    return characters / 4 + float(request.parameter_dict.get("max_tokens") or 0)
 
 
 Caller = Callable[[LLMRequest], Awaitable[LLMResponse]]

@@ -8,9 +8,11 @@ same verdict as the library for the same text.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +50,8 @@ PARAGRAPH_BODY = st.lists(INLINE_FRAGMENTS, max_size=30).map("".join)
 """The inside of one ``<p>``: words, whitespace, inline markup, the odd heading tag; no ``<p>``."""
 
 ANY_TEXT = st.one_of(st.text(), HTMLISH)
+
+BARE_CHARREF = re.compile(r"&#(?![0-9]|[xX][0-9a-fA-F])")
 
 
 @st.composite
@@ -103,11 +107,18 @@ def test_paragraph_word_counts_are_positive_and_parsing_is_stable(text):
 # --- word-count invariants -----------------------------------------------------------------------
 
 
+def _no_bare_charref(text: str) -> bool:
+    """False for text holding ``&#`` not followed by digits: the stdlib parser then swallows the rest
+    of the output as text (see ``test_malformed_numeric_reference_does_not_swallow_the_rest``)."""
+    return BARE_CHARREF.search(text) is None
+
+
 @given(st.lists(PARAGRAPH_BODY, max_size=6), WHITESPACE, WHITESPACE)
 @settings(max_examples=200, deadline=None)
 def test_word_counts_do_not_depend_on_whitespace_between_paragraphs(bodies, before, between):
     paragraphs = [f"<p>{body}</p>" for body in bodies]
     tight = "".join(paragraphs)
+    assume(_no_bare_charref(tight))
     loose = before + ("\n\n  \n" + between).join(paragraphs) + between
     assert parse_output(tight).paragraph_word_counts == parse_output(loose).paragraph_word_counts
     tight_results = {name: r.passed for name, r in run_checks(tight, SPEC).items() if name != "only_p_tags"}
@@ -115,17 +126,54 @@ def test_word_counts_do_not_depend_on_whitespace_between_paragraphs(bodies, befo
     assert tight_results == loose_results
 
 
-@given(PARAGRAPH_BODY, st.data())
+SPLITTABLE_FRAGMENTS = st.one_of(
+    WORDS,
+    WHITESPACE,
+    st.sampled_from(["&amp;", "&nbsp;", "&mdash;", "&#8212;", "—", "–", "<br>", "<!-- c -->", "```", "**T**", "# ",
+                     "<strong>", "</strong>", "<em>x</em>", "<b>bold</b>", "<code>a b</code>", "<h2>t</h2>",
+                     "<div>d</div>", "<a href='x y'>link</a>"]),
+)
+
+
+@given(st.lists(SPLITTABLE_FRAGMENTS, max_size=30), st.data())
 @settings(max_examples=300, deadline=None)
-def test_splitting_a_paragraph_at_whitespace_never_lowers_the_total(body, data):
-    positions = [index for index, char in enumerate(body) if char.isspace()]
-    assume(positions)
-    cut = data.draw(st.sampled_from(positions), label="cut")
+def test_splitting_a_paragraph_at_whitespace_never_lowers_the_total(fragments, data):
+    # Split at a whitespace fragment of the paragraph itself, not at whitespace inside an element
+    # (cutting '<h2> a</h2>' in two leaves a stray '</h2>' that rightly separates nothing).
+    cuts = [index for index, fragment in enumerate(fragments) if fragment.isspace()]
+    assume(cuts)
+    cut = data.draw(st.sampled_from(cuts), label="cut")
+    body = "".join(fragments)
+    assume(_no_bare_charref(body))
+    head, tail = "".join(fragments[:cut]), fragments[cut][1:] + "".join(fragments[cut + 1:])
     whole = f"<p>{body}</p>"
-    split = f"<p>{body[:cut]}</p>\n<p>{body[cut + 1:]}</p>"
+    split = f"<p>{head}</p>\n<p>{tail}</p>"
     before = sum(parse_output(whole).paragraph_word_counts)
     after = sum(parse_output(split).paragraph_word_counts)
     assert after >= before, (whole, split)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="'&#' not followed by digits, with no ';' anywhere after it, makes the stdlib html.parser "
+           "(convert_charrefs=False under BeautifulSoup) treat the rest of the output as text: later "
+           "</p><p> become words of the first paragraph, so counts change with inter-tag whitespace",
+)
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("<p>Use the C&# syntax here.</p><p>Second paragraph is fine.</p>", [5, 4]),
+        ("<p>&# </p>\n\n  \n<p>a b</p>", [2]),
+        ("<p>Item &#x is odd.</p><p>Next one.</p>", [4, 2]),
+    ],
+    ids=["word-ending-in-&#", "lone-&#", "&#x-without-digits"],
+)
+def test_malformed_numeric_reference_does_not_swallow_the_rest(text, counts):
+    # Found by test_word_counts_do_not_depend_on_whitespace_between_paragraphs:
+    # '<p>&# </p><p></p>' counts [1] but ' <p>&# </p>\n\n  \n <p></p> ' counts [2].
+    parsed = parse_output(text)
+    assert parsed.paragraph_word_counts == counts
+    assert run_checks(parsed, SPEC)["only_p_tags"].passed
 
 
 @given(st.lists(WORDS, min_size=1, max_size=40), st.data())
