@@ -24,14 +24,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model", action="append", default=[], help="litellm model (repeatable); replaces the default set")
     group.addoption("--case", action="append", default=[], help="case id (repeatable)")
     group.addoption("--mode", default=None, choices=["replay", "record", "auto", "live"], help="replay mode (default: eval_mode)")
+    group.addoption("--judges", action="store_true", default=False, help="also gate on the LLM judges (synthesis_quality, faithfulness)")
+    group.addoption("--judge-model", default=None, help="litellm model for the judges (default: judge_model)")
 
 
 def _matrix(config: pytest.Config):
     if not hasattr(config, "_harness_matrix"):
         settings = load_settings(config.rootpath).with_overrides(
             prompts=config.getoption("--prompt"), cases=config.getoption("--case"),
-            eval_mode=config.getoption("--mode"),
+            eval_mode=config.getoption("--mode"), judge_model=config.getoption("--judge-model"),
         )
+        if config.getoption("--judges") and not settings.judges:
+            settings = settings.with_overrides(judges=["synthesis_quality", "faithfulness"])
         config._harness_settings = settings
         config._harness_matrix = build_matrix(settings, config.getoption("--model") or None)
         config._harness_expected = load_expectations(settings.path(settings.expectations))
@@ -39,6 +43,14 @@ def _matrix(config: pytest.Config):
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "eval_judge" in metafunc.fixturenames:
+        matrix = _matrix(metafunc.config)
+        metafunc.parametrize("eval_judge", [
+            pytest.param((task.case.id, task.prompt.id, task.model, task.sample, judge),
+                         id=f"{task.prompt.id}-{task.case.id}-{judge}-{task.model}")
+            for task in matrix.tasks for judge in matrix.plan.judges
+        ])
+        return
     if "eval_check" not in metafunc.fixturenames:
         return
     matrix = _matrix(metafunc.config)
@@ -70,3 +82,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.write_line("")
     print_run_summary(summarize(rows), stream=terminalreporter._tw._file)
     terminalreporter.write_line(f"eval run directory: {out_dir}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Judge tests exist only when judges are enabled (--judges or [tool.harness] judges): no empty skips."""
+    if _matrix(config).plan.judges:
+        return
+    judge_items = [item for item in items if item.originalname == "test_judge"]
+    if judge_items:
+        config.hook.pytest_deselected(items=judge_items)
+        items[:] = [item for item in items if item.originalname != "test_judge"]

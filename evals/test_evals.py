@@ -13,6 +13,21 @@ def test_check(eval_check, eval_rows):
         pytest.fail(f"{check}: {result.detail}", pytrace=False)
 
 
+def test_judge(eval_judge, eval_rows):
+    """One judge metric on one output, against its threshold (only with --judges or [tool.harness] judges)."""
+    case_id, prompt_id, model, sample, judge = eval_judge
+    row = eval_rows[(case_id, prompt_id, model, sample)]
+    if row.error is not None:
+        pytest.fail(f"{row.error.type}: {row.error.message}", pytrace=False)
+    result = row.judges[judge]
+    if result["score"] is None and result["error"] is None:
+        pytest.skip(result["reason"])
+    if result["error"]:
+        pytest.fail(f"{judge}: judge error: {result['error']}", pytrace=False)
+    if not result["passed"]:
+        pytest.fail(f"{judge}: score {result['score']:.2f} below threshold: {result['reason']}", pytrace=False)
+
+
 def test_candidate_prompt_does_not_regress(pytestconfig, eval_rows):
     """The compare gate: candidate vs baseline prompt versions from [tool.harness], paired by case and model."""
     import polars as pl

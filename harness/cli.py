@@ -576,6 +576,48 @@ def _write_html_report(settings: Settings, rows, table, runs, output: Path, base
     sys.stdout.write(f"report: {output} ({len(html) // 1024} KiB)\n")
 
 
+@app.command("calibrate")
+def calibrate_command(
+    judge_model: Annotated[Optional[str], typer.Option("--judge-model", help="litellm model for the judges (default from config).")] = None,
+    judge_api_base: Annotated[Optional[str], typer.Option("--judge-api-base", help="Base URL of the judge's OpenAI-compatible server.")] = None,
+    mode: Annotated[Optional[Mode], typer.Option("--mode", help="replay, record, auto (default) or live, as for harness run.")] = None,
+    directory: Annotated[Path, typer.Option("--pairs", help="Directory of labelled calibration pairs.")] = Path("datasets/judge-calibration"),
+    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="table or json.")] = CheckFormat.table,
+) -> None:
+    """Measure the judges against human labels: accuracy, Cohen's kappa, Spearman, confusion matrix,
+    and the pairs the judge got wrong.
+
+    Example: harness calibrate --judge-model openai/gpt-4o-mini
+    """
+    import os
+
+    from harness.calibrate import as_json, calibrate, load_pairs
+    from harness.dataset import load_dataset
+    from harness.judges import JUDGES
+    from harness.prompts import load_prompts
+    from harness.replay import ReplayStore
+    from harness.runner import Execution, RunPlan
+
+    settings = _settings().with_overrides(judge_model=judge_model, judge_api_base=judge_api_base, mode=mode.value if mode else None)
+    if not settings.judge_model:
+        raise UsageError("--judge-model: calibration needs a judge model (or [tool.harness] judge_model)")
+    os.environ.setdefault("DEEPEVAL_CACHE_FOLDER", str(settings.path(settings.runs_dir) / ".deepeval"))
+    pairs = load_pairs(directory if directory.is_absolute() else settings.root / directory)
+    cases = {case.id: case for case in load_dataset(settings.path(settings.dataset_dir))}
+    spec = load_prompts(settings.path(settings.prompts_dir))[0].spec
+    plan = RunPlan(prompts=(), models=(), cases=(), checks=(), mode=settings.mode, concurrency=settings.concurrency,
+                   timeout_s=settings.timeout_s, retry=settings.retry, model_limits=settings.model_limits,
+                   **_judge_settings(settings, list(JUDGES)))
+    execution = Execution.start(plan, ReplayStore(settings.path(settings.recordings_dir)))
+    metrics = calibrate(pairs, cases, execution.judging, spec)
+    if format is CheckFormat.json:
+        sys.stdout.write(as_json(metrics))
+    else:
+        from harness.report.terminal import print_calibration
+
+        print_calibration(metrics, settings.judge_model)
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line on stderr and exit 2."""
     try:

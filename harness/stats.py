@@ -81,3 +81,40 @@ def quantile(values: Sequence[float], fraction: float) -> float:
     if not values:
         return math.nan
     return _percentile(sorted(values), fraction)
+
+
+def cohen_kappa(both_pass: int, judge_only: int, human_only: int, both_fail: int) -> float:
+    """Cohen's kappa of two raters' pass/fail verdicts from their 2x2 table (NaN when undefined)."""
+    total = both_pass + judge_only + human_only + both_fail
+    if total == 0:
+        return math.nan
+    observed = (both_pass + both_fail) / total
+    judge_pass = (both_pass + judge_only) / total
+    human_pass = (both_pass + human_only) / total
+    expected = judge_pass * human_pass + (1 - judge_pass) * (1 - human_pass)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    position = 0
+    while position < len(order):
+        end = position
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[position]]:
+            end += 1
+        for i in range(position, end + 1):
+            ranks[order[i]] = (position + end) / 2 + 1  # ties share their average rank
+        position = end + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation (Pearson on average ranks); NaN when a side is constant."""
+    if len(x) != len(y) or len(x) < 2:
+        return math.nan
+    rx, ry = _ranks(x), _ranks(y)
+    mean_x, mean_y = sum(rx) / len(rx), sum(ry) / len(ry)
+    covariance = sum((a - mean_x) * (b - mean_y) for a, b in zip(rx, ry))
+    spread = math.sqrt(sum((a - mean_x) ** 2 for a in rx) * sum((b - mean_y) ** 2 for b in ry))
+    return math.nan if spread == 0 else covariance / spread

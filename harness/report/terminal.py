@@ -149,3 +149,28 @@ def print_comparison(comparison, stream: Any = None, max_flips: int = 20) -> Non
         console.print(line)
     if len(flips) > max_flips:
         console.print(Text(f"  …and {len(flips) - max_flips} more flips"))
+
+
+def print_calibration(metrics: list, judge_model: str, stream: Any = None) -> None:
+    """Judge-vs-human agreement per metric, the confusion matrix, and the pairs the judge got wrong."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(stream)
+    table = Table(title=f"judge calibration: {terminal_safe(judge_model)} vs human labels", title_justify="left")
+    for column in ("metric", "pairs", "judged", "accuracy", "kappa", "spearman", "J+H+", "J+H-", "J-H+", "J-H-", "errors"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for m in metrics:
+        c = m.confusion
+        table.add_row(m.metric, str(m.pairs), str(m.judged), f"{m.accuracy:.2f}", f"{m.kappa:.2f}", f"{m.spearman:.2f}",
+                      str(c["judge_pass_human_pass"]), str(c["judge_pass_human_fail"]), str(c["judge_fail_human_pass"]),
+                      str(c["judge_fail_human_fail"]), str(m.errors))
+    console.print(table)
+    for m in metrics:
+        for wrong in m.wrong:
+            judge = "error" if wrong.judge_passed is None else f"{'pass' if wrong.judge_passed else 'fail'} {wrong.judge_score:.2f}"
+            line = Text(f"  {m.metric} {wrong.pair}: human {'pass' if wrong.human_passed else 'fail'} {wrong.human_score:.2f}, judge {judge}")
+            line.append(f" | human: {terminal_safe(wrong.rationale)}", style="dim")
+            if wrong.judge_reason:
+                line.append(f" | judge: {terminal_safe(wrong.judge_reason)[:200]}", style="dim")
+            console.print(line)
