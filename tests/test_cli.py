@@ -125,3 +125,12 @@ def test_model_free_commands_never_import_litellm_or_deepeval(args):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.stderr.strip().endswith("HEAVY="), result.stderr[-500:]
+
+
+def test_terminal_output_strips_escape_sequences_from_model_text(tmp_path):
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text("<h2>\x1b[2J\x1b]0;pwned\x07Title\x1b[31m</h2><p>Short | text</p>", encoding="utf-8")
+    result = harness("check", "-p", "conclusion/v1", "--format", "table", str(hostile))
+    assert result.returncode == 1
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "Title" in result.stdout
