@@ -248,6 +248,10 @@ def run(
         tasks, previous = None, []
     from harness.runner import tasks_of
 
+    for version in plan.prompts:  # a template error is bad input: found before any file is written
+        for case_ in plan.cases:
+            version.render(case_.research)
+    created = _first_missing(out_dir) if resume is None else None
     total = len(tasks) if tasks is not None else len(tasks_of(plan))
     if plan.judges:
         import os
@@ -259,6 +263,10 @@ def run(
     try:
         rows, stats = run_plan(plan, out_dir, ReplayStore(settings.path(settings.recordings_dir)), settings.root,
                                on_row=progress.update, tasks=tasks, manifest=manifest, stats=stats)
+    except HarnessError:
+        progress.close()
+        _discard_if_empty(out_dir, created)
+        raise
     except KeyboardInterrupt:
         progress.close()
         _error_line(f"interrupted after {progress.done} of {total} rows; every finished row is in {out_dir / 'results.jsonl'}")
@@ -278,6 +286,27 @@ def run(
         raise typer.Exit(1)
 
 
+def _first_missing(path: Path) -> Optional[Path]:
+    """The outermost directory of ``path`` that does not exist yet (what a run would create)."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _discard_if_empty(out_dir: Path, created: Optional[Path]) -> None:
+    """A run that stopped on bad input before any row leaves nothing behind; rows are kept (resumable)."""
+    import shutil
+
+    from harness.results import RESULTS
+
+    results = out_dir / RESULTS
+    if created is not None and (not results.exists() or results.stat().st_size == 0):
+        shutil.rmtree(created, ignore_errors=True)
+
+
 def _plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
     from harness.checks import resolve_check_names
     from harness.dataset import load_dataset
@@ -285,7 +314,7 @@ def _plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
     from harness.runner import RunPlan, Shard
 
     return RunPlan(
-        prompts=tuple(load_prompts(settings.path(settings.prompts_dir), settings.prompts or None)),
+        prompts=tuple(load_prompts(settings.path(settings.prompts_dir), list(dict.fromkeys(settings.prompts)) or None)),
         models=tuple(dict.fromkeys(settings.models)),
         cases=tuple(load_dataset(settings.path(settings.dataset_dir), list(dict.fromkeys(settings.cases)) or None)),
         checks=tuple(resolve_check_names(settings.checks, "[tool.harness] checks")),
@@ -620,8 +649,22 @@ def calibrate_command(
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line on stderr and exit 2."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
+
     try:
-        app()
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except NoArgsIsHelpError as error:
+        error.show()
+        sys.exit(0)
+    except ClickException as error:
+        # click prints a multi-line usage box; scripts and CI get one line naming the option
+        _error_line(" ".join(error.format_message().split()) + " (see --help)")
+        sys.exit(error.exit_code)
+    except Abort:
+        _error_line("aborted")
+        sys.exit(130)
     except HarnessError as error:
         _error_line(str(error))
         sys.exit(error.exit_code)

@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from harness.errors import InputError
 
 MAX_CASE_BYTES = 20 * 1024 * 1024
+MAX_NESTING = 64
+"""Deeper JSON is refused: the research format nests 4 levels, and deep values break encoders."""
 """Case files above this size are rejected before parsing (the real one is 22 kB)."""
 
 CASE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -227,12 +229,29 @@ def read_json_file(path: Path, *, max_bytes: int = MAX_CASE_BYTES) -> Any:
         raise InputError(f"{path}: JSON nested too deeply") from None
 
 
+def _too_deep(value: Any, limit: int = MAX_NESTING) -> str | None:
+    """The JSON path of the first value nested deeper than ``limit``, or None."""
+    stack = [(value, "", 0)]
+    while stack:
+        current, path, depth = stack.pop()
+        if depth > limit:
+            return path or "(top level)"
+        if isinstance(current, dict):
+            stack.extend((item, f"{path}.{key}" if path else str(key), depth + 1) for key, item in current.items())
+        elif isinstance(current, list):
+            stack.extend((item, f"{path}[{index}]", depth + 1) for index, item in enumerate(current))
+    return None
+
+
 def load_case(path: Path) -> Case:
     """Load and validate one case file; raise InputError with the first problem on one line."""
     case_id = path.stem
     if not CASE_ID_PATTERN.match(case_id):
         raise InputError(f"{path}: case id {case_id!r} must be letters, digits, '.', '_' or '-'")
     research = read_json_file(path)
+    deep = _too_deep(research)
+    if deep:
+        raise InputError(f"{path}: {deep}: expected at most {MAX_NESTING} levels of nesting, got deeper JSON")
     problems = validate_research(str(path), research)
     if problems:
         raise InputError(problems[0])
@@ -291,6 +310,10 @@ def validate_dataset(directory: Path) -> tuple[int, list[str]]:
             research = read_json_file(path)
         except InputError as error:
             problems.append(str(error))
+            continue
+        deep = _too_deep(research)
+        if deep:
+            problems.append(f"{path}: {deep}: expected at most {MAX_NESTING} levels of nesting, got deeper JSON")
             continue
         problems.extend(validate_research(str(path), research))
         try:

@@ -121,6 +121,8 @@ class PromptVersion:
                 raise InputError(f"{self.path or self.id}/{role}.j2: undefined template variable: {error.message}") from None
             except jinja2.TemplateError as error:
                 raise InputError(f"{template_name}: template error: {error}") from None
+            except RecursionError:
+                raise InputError(f"{template_name}: the research input is nested too deeply to render") from None
             messages.append({"role": role, "content": text})
         return messages
 

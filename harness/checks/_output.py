@@ -26,6 +26,7 @@ from bs4.element import (
 )
 
 _DASHES = re.compile(r"[\u2013\u2014]")
+_BROKEN_CHARREF = re.compile(r"&#(?![0-9]|[xX][0-9a-fA-F])")
 _NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
 BLOCK_TAGS = frozenset(
@@ -113,7 +114,9 @@ def parse_output(output: str | ParsedOutput) -> ParsedOutput:
     if isinstance(output, ParsedOutput):
         return output
     text = output if isinstance(output, str) else str(output)
-    return ParsedOutput(text=text, soup=BeautifulSoup(text, "html.parser"))
+    # html.parser treats everything after a digitless '&#' as text when no ';' follows: escape it.
+    markup = _BROKEN_CHARREF.sub("&amp;#", text) if "&#" in text else text
+    return ParsedOutput(text=text, soup=BeautifulSoup(markup, "html.parser"))
 
 
 def is_text(node: object) -> bool:
