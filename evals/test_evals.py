@@ -3,23 +3,25 @@
 import pytest
 
 
-def test_check(eval_check, eval_rows):
-    case_id, prompt_id, model, sample, check = eval_check
+def _answered_row(eval_rows, case_id, prompt_id, model, sample):
+    """The row of one output; a row without an answer fails with its error, like a test failure."""
     row = eval_rows[(case_id, prompt_id, model, sample)]
     if row.error is not None:
         pytest.fail(f"{row.error.type}: {row.error.message}", pytrace=False)
-    result = row.checks[check]
+    return row
+
+
+def test_check(eval_check, eval_rows):
+    *output, check = eval_check
+    result = _answered_row(eval_rows, *output).checks[check]
     if not result.passed:
         pytest.fail(f"{check}: {result.detail}", pytrace=False)
 
 
 def test_judge(eval_judge, eval_rows):
     """One judge metric on one output, against its threshold (only with --judges or [tool.harness] judges)."""
-    case_id, prompt_id, model, sample, judge = eval_judge
-    row = eval_rows[(case_id, prompt_id, model, sample)]
-    if row.error is not None:
-        pytest.fail(f"{row.error.type}: {row.error.message}", pytrace=False)
-    result = row.judges[judge]
+    *output, judge = eval_judge
+    result = _answered_row(eval_rows, *output).judges[judge]
     if result["score"] is None and result["error"] is None:
         pytest.skip(result["reason"])
     if result["error"]:

@@ -53,21 +53,22 @@ def test_judged_run_replays_offline_with_identical_judge_results(project):
     assert judged("replayed") == judged("first")
 
 
+def _one_output(project, script, out: str, *extra: str):
+    """One offline output of one case, judged by ``script`` on a loopback server."""
+    with FakeOpenAI(script) as server:
+        return run_cli("run", "-c", CASES[0], "-p", "conclusion/v1", "--judges", "--judge-model", "openai/judge",
+                       "--judge-api-base", server.base_url, "--out", str(project / "runs" / out), *extra, cwd=project, env=KEY)
+
+
 def test_invalid_json_is_retried_once_then_recorded_as_a_judge_error(project):
     script = JudgeScript(invalid_json=1)
-    with FakeOpenAI(script) as server:
-        result = run_cli("run", "-c", CASES[0], "-p", "conclusion/v1", "--judges", "--judge-model", "openai/judge",
-                         "--judge-api-base", server.base_url, "--mode", "live", "--concurrency", "1",
-                         "--out", str(project / "runs/retry"), cwd=project, env=KEY)
+    result = _one_output(project, script, "retry", "--mode", "live", "--concurrency", "1")
     assert result.returncode == 0, result.stderr
     [row] = iter_rows(project / "runs/retry")
     assert all(r["error"] is None and r["score"] is not None for r in row.judges.values())
     assert sum(script.calls.values()) == 1 + 4 + 1  # one extra call: the retry
 
-    always_bad = JudgeScript(invalid_json=10_000)
-    with FakeOpenAI(always_bad) as server:
-        result = run_cli("run", "-c", CASES[0], "-p", "conclusion/v1", "--judges", "--judge-model", "openai/judge",
-                         "--judge-api-base", server.base_url, "--mode", "live", "--out", str(project / "runs/bad"), cwd=project, env=KEY)
+    result = _one_output(project, JudgeScript(invalid_json=10_000), "bad", "--mode", "live")
     assert result.returncode == 0
     [row] = iter_rows(project / "runs/bad")
     assert row.error is None and row.checks, "the generation's row stands; only the judge failed"
@@ -89,10 +90,7 @@ def test_no_judge_model_means_skipped_never_passed(project):
 
 def test_judge_repeats_report_mean_spread_and_threshold_share(project):
     script = JudgeScript(geval_score=6)
-    with FakeOpenAI(script) as server:
-        result = run_cli("run", "-c", CASES[0], "-p", "conclusion/v1", "--judges", "--judge-model", "openai/judge",
-                         "--judge-api-base", server.base_url, "--judge-repeats", "3", "--mode", "record",
-                         "--out", str(project / "runs/rep"), cwd=project, env=KEY)
+    result = _one_output(project, script, "rep", "--judge-repeats", "3", "--mode", "record")
     assert result.returncode == 0, result.stderr
     [row] = iter_rows(project / "runs/rep")
     synthesis = row.judges["synthesis_quality"]
