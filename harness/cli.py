@@ -221,6 +221,7 @@ def run(
     from harness.replay import ReplayStore
     from harness.report.terminal import print_run_summary
     from harness.results import iter_rows, latest_rows, read_manifest
+    from harness.planning import checked_out_dir, discard_if_empty, first_missing, new_out_dir, plan_from_manifest, plan_from_settings
     from harness.runner import resume_plan, run as run_plan
     from harness.scheduler import CallStats
     from harness.summary import summarize
@@ -237,21 +238,21 @@ def run(
     manifest = None
     if resume is not None:
         manifest = read_manifest(resume)
-        plan = _plan_from_manifest(settings, manifest)
+        plan = plan_from_manifest(settings, manifest)
         out_dir = resume
         previous = latest_rows(iter_rows(resume))
         tasks = resume_plan(resume, plan, manifest, previous)
         sys.stderr.write(f"resuming {resume}: {len(tasks)} of {manifest.rows_expected} rows to run\n")
     else:
-        plan = _plan_from_settings(settings, repeats, shard)
-        out_dir = _checked_out_dir(out, settings) if out else _new_out_dir(settings)
+        plan = plan_from_settings(settings, repeats, shard)
+        out_dir = checked_out_dir(out, settings) if out else new_out_dir(settings)
         tasks, previous = None, []
     from harness.runner import tasks_of
 
     for version in plan.prompts:  # a template error is bad input: found before any file is written
         for case_ in plan.cases:
             version.render(case_.research)
-    created = _first_missing(out_dir) if resume is None else None
+    created = first_missing(out_dir) if resume is None else None
     total = len(tasks) if tasks is not None else len(tasks_of(plan))
     if plan.judges:
         import os
@@ -265,7 +266,7 @@ def run(
                                on_row=progress.update, tasks=tasks, manifest=manifest, stats=stats)
     except HarnessError:
         progress.close()
-        _discard_if_empty(out_dir, created)
+        discard_if_empty(out_dir, created)
         raise
     except KeyboardInterrupt:
         progress.close()
@@ -286,113 +287,6 @@ def run(
         raise typer.Exit(1)
 
 
-def _first_missing(path: Path) -> Optional[Path]:
-    """The outermost directory of ``path`` that does not exist yet (what a run would create)."""
-    missing = None
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            break
-        missing = candidate
-    return missing
-
-
-def _discard_if_empty(out_dir: Path, created: Optional[Path]) -> None:
-    """A run that stopped on bad input before any row leaves nothing behind; rows are kept (resumable)."""
-    import shutil
-
-    from harness.results import RESULTS
-
-    results = out_dir / RESULTS
-    if created is not None and (not results.exists() or results.stat().st_size == 0):
-        shutil.rmtree(created, ignore_errors=True)
-
-
-def _plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
-    from harness.checks import resolve_check_names
-    from harness.dataset import load_dataset
-    from harness.prompts import load_prompts
-    from harness.runner import RunPlan, Shard
-
-    return RunPlan(
-        prompts=tuple(load_prompts(settings.path(settings.prompts_dir), list(dict.fromkeys(settings.prompts)) or None)),
-        models=tuple(dict.fromkeys(settings.models)),
-        cases=tuple(load_dataset(settings.path(settings.dataset_dir), list(dict.fromkeys(settings.cases)) or None)),
-        checks=tuple(resolve_check_names(settings.checks, "[tool.harness] checks")),
-        mode=settings.mode,
-        repeats=repeats,
-        api_base=settings.api_base,
-        timeout_s=settings.timeout_s,
-        concurrency=settings.concurrency,
-        model_limits=settings.model_limits,
-        retry=settings.retry,
-        max_cost_usd=settings.max_cost_usd,
-        shard=Shard.parse(shard) if shard else Shard(),
-        **_judge_settings(settings),
-    )
-
-
-def _judge_settings(settings: Settings, names: Optional[list[str]] = None, model: Optional[str] = None) -> dict:
-    from harness.judges import resolve_judge_names
-
-    return dict(
-        judges=resolve_judge_names(settings.judges if names is None else names, "judges"),
-        judge_model=model or settings.judge_model,
-        judge_api_base=settings.judge_api_base,
-        judge_repeats=settings.judge_repeats,
-        judge_thresholds=settings.judge_thresholds,
-    )
-
-
-def _plan_from_manifest(settings: Settings, manifest):
-    """Rebuild a run's plan; refuse when its prompts or cases changed since."""
-    from harness.dataset import dataset_hash, load_dataset
-    from harness.prompts import load_prompt
-    from harness.runner import RunPlan, Shard
-
-    prompts = []
-    for entry in manifest.prompts:
-        version = load_prompt(settings.path(settings.prompts_dir), entry.id)
-        if version.hash != entry.hash:
-            raise UsageError(f"--resume: prompt {entry.id} changed since the run (hash {entry.hash} -> {version.hash}); start a new run")
-        prompts.append(version)
-    cases = load_dataset(settings.path(settings.dataset_dir), manifest.cases)
-    if dataset_hash(cases) != manifest.dataset_hash:
-        raise UsageError("--resume: the dataset's cases changed since the run; start a new run")
-    return RunPlan(
-        prompts=tuple(prompts),
-        models=tuple(manifest.models),
-        cases=tuple(cases),
-        checks=tuple(manifest.checks),
-        mode=manifest.mode,
-        repeats=manifest.repeats,
-        api_base=settings.api_base or manifest.api_base,
-        timeout_s=settings.timeout_s,
-        concurrency=settings.concurrency,
-        model_limits=settings.model_limits,
-        retry=settings.retry,
-        max_cost_usd=settings.max_cost_usd,
-        shard=Shard.parse(manifest.shard) if manifest.shard else Shard(),
-        **_judge_settings(settings, manifest.judges, manifest.judge_model),
-    )
-
-
-def _new_out_dir(settings: Settings) -> Path:
-    from harness.runner import new_run_dir
-
-    return new_run_dir(settings.path(settings.runs_dir))
-
-
-def _checked_out_dir(out: Path, settings: Settings) -> Path:
-    """``--out`` must not contain '..' and must not already hold results."""
-    from harness.results import RESULTS
-
-    if ".." in out.parts:
-        raise UsageError(f"--out {out}: must not contain '..'; give a path inside the project or an absolute path")
-    if (out / RESULTS).exists():
-        raise UsageError(f"--out {out}: already holds a run; use --resume {out} to finish it, or another directory")
-    return out
-
-
 @app.command()
 def merge(
     runs: Annotated[list[Path], typer.Argument(help="Shard run directories of one run.")],
@@ -402,9 +296,10 @@ def merge(
 
     Example: harness merge runs/shard-1 runs/shard-2 --out runs/merged
     """
+    from harness.planning import checked_out_dir
     from harness.results import merge_runs
 
-    manifest, rows = merge_runs(runs, _checked_out_dir(out, _settings()))
+    manifest, rows = merge_runs(runs, checked_out_dir(out, _settings()))
     sys.stdout.write(f"merged {len(runs)} run(s): {len(rows)} rows of {manifest.rows_expected} -> {out}\n")
 
 
@@ -625,6 +520,7 @@ def calibrate_command(
     from harness.judges import JUDGES
     from harness.prompts import load_prompts
     from harness.replay import ReplayStore
+    from harness.planning import judge_settings
     from harness.runner import Execution, RunPlan
 
     settings = _settings().with_overrides(judge_model=judge_model, judge_api_base=judge_api_base, mode=mode.value if mode else None)
@@ -636,7 +532,7 @@ def calibrate_command(
     spec = load_prompts(settings.path(settings.prompts_dir))[0].spec
     plan = RunPlan(prompts=(), models=(), cases=(), checks=(), mode=settings.mode, concurrency=settings.concurrency,
                    timeout_s=settings.timeout_s, retry=settings.retry, model_limits=settings.model_limits,
-                   **_judge_settings(settings, list(JUDGES)))
+                   **judge_settings(settings, list(JUDGES)))
     execution = Execution.start(plan, ReplayStore(settings.path(settings.recordings_dir)))
     metrics = calibrate(pairs, cases, execution.judging, spec)
     if format is CheckFormat.json:
@@ -673,4 +569,4 @@ def main() -> None:
         sys.exit(130)
 
 
-__all__ = ["app", "main", "UsageError"]
+__all__ = ["app", "main"]
