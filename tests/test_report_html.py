@@ -55,10 +55,15 @@ def report(project) -> Path:
 
 
 def test_report_is_self_contained_and_escapes_payloads(report):
+    import base64
+    import gzip
+
     html = report.read_text()
+    packed = re.search(r'<script type="application/octet-stream" id="cases-data">([^<]+)</script>', html).group(1)
+    html += gzip.decompress(base64.b64decode(packed)).decode()  # the drill-down, as the page will show it
     assert "<script>document.title" not in html and "onerror" not in html and "javascript:" not in html
     assert "https://example.org" not in html, "no external resource survives sanitizing"
-    assert re.findall(r"<script[^>]*>", html) == [re.search(r'<script nonce="[^"]+">', html).group(0)]
+    assert [tag for tag in re.findall(r"<script[^>]*>", html) if "octet-stream" not in tag] == [re.search(r'<script nonce="[^"]+">', html).group(0)]
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert "\x1b" not in html
 
@@ -77,3 +82,6 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert rendered.count('class="leaderboard-row"') == 2
     assert 'id="compare-table"' in rendered and "word_budgets" in rendered
     assert 'id="case-alpha-case"' in rendered and "error: timeout" in rendered
+    assert 'data-outputs="ready"' in rendered, "the packed outputs were unpacked in the page"
+    assert "Script" in rendered and "here." in rendered and "ANSI red and a | pipe." in rendered
+    assert "<script>document.title" not in rendered
