@@ -22,7 +22,7 @@ from harness.config import ReplayMode
 from harness.dataset import Case, dataset_hash
 from harness.llm import LLMError, LLMRequest, LLMResponse, complete
 from harness.prompts import PromptVersion
-from harness.replay import ReplayStore, replay_key
+from harness.replay import ReplayStore
 from harness.results import Manifest, PromptEntry, ResultRow, ResultsWriter, RowError, Usage, write_manifest
 from harness.scheduler import CallStats, ModelLimit, RetryPolicy, Scheduler
 
