@@ -74,7 +74,7 @@ def _check_cell(summary, repeated: bool):
         return Text("-")
     cell = _rate(summary.pass_rate)
     if repeated:
-        cell.append(f" / {summary.pass_all_samples:.0%} / {summary.flip_rate:.0%}")
+        cell.append(f"/{summary.pass_all_samples:.0%}/{summary.flip_rate:.0%}")
     return cell
 
 
