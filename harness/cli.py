@@ -221,8 +221,10 @@ def run(
     from harness.replay import ReplayStore
     from harness.report.terminal import print_run_summary
     from harness.results import iter_rows, latest_rows, read_manifest
-    from harness.planning import checked_out_dir, discard_if_empty, first_missing, new_out_dir, plan_from_manifest, plan_from_settings
-    from harness.runner import resume_plan, run as run_plan
+    from harness.planning import (
+        checked_out_dir, discard_if_empty, first_missing, new_out_dir, plan_from_manifest, plan_from_settings, render_all,
+    )
+    from harness.runner import pending_tasks, run as run_plan, tasks_of
     from harness.scheduler import CallStats
     from harness.summary import summarize
 
@@ -241,17 +243,13 @@ def run(
         plan = plan_from_manifest(settings, manifest)
         out_dir = resume
         previous = latest_rows(iter_rows(resume))
-        tasks = resume_plan(resume, plan, manifest, previous)
+        tasks = pending_tasks(plan, previous)
         sys.stderr.write(f"resuming {resume}: {len(tasks)} of {manifest.rows_expected} rows to run\n")
     else:
         plan = plan_from_settings(settings, repeats, shard)
         out_dir = checked_out_dir(out, settings) if out else new_out_dir(settings)
         tasks, previous = None, []
-    from harness.runner import tasks_of
-
-    for version in plan.prompts:  # a template error is bad input: found before any file is written
-        for case_ in plan.cases:
-            version.render(case_.research)
+    render_all(plan)
     created = first_missing(out_dir) if resume is None else None
     total = len(tasks) if tasks is not None else len(tasks_of(plan))
     if plan.judges:

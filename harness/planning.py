@@ -118,3 +118,10 @@ def checked_out_dir(out: Path, settings: Settings) -> Path:
     if (out / RESULTS).exists():
         raise UsageError(f"--out {out}: already holds a run; use --resume {out} to finish it, or another directory")
     return out
+
+
+def render_all(plan) -> None:
+    """Render every (prompt, case) once, so a template error is reported before any file is written."""
+    for version in plan.prompts:
+        for case in plan.cases:
+            version.render(case.research)

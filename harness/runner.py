@@ -302,7 +302,7 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
     return sorted(rows, key=lambda row: order.get(row.key, len(order))), execution.stats
 
 
-def resume_plan(run_dir: Path, plan: RunPlan, manifest: Manifest, existing: list[ResultRow]) -> list[Task]:
+def pending_tasks(plan: RunPlan, existing: list[ResultRow]) -> list[Task]:
     """The tasks of ``plan`` that ``existing`` rows have not answered (missing or errored)."""
     answered = {row.key for row in existing if row.error is None}
     return [task for task in tasks_of(plan) if task.key not in answered]
