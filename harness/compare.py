@@ -140,4 +140,8 @@ def select_side(spec: str, runs: list[Path], runs_dir: Path) -> tuple[str, pl.Da
     table = load_table(sources).filter(pl.col("prompt_id") == spec)
     if table.height == 0:
         raise InputError(f"{spec}: neither a run directory nor a prompt id found in {', '.join(str(s) for s in sources)}")
+    hashes = sorted(table["prompt_hash"].unique().to_list())
+    if len(hashes) > 1:
+        raise InputError(f"{spec}: {len(hashes)} different versions of this prompt's content in these runs "
+                         f"(hashes {', '.join(hashes)}); pick the runs with --run so that one remains")
     return spec, table

@@ -131,3 +131,14 @@ def test_markdown_escapes_pipes_and_html(project):
     from harness.report.markdown import cell
 
     assert cell("a|b <script>x</script>\nnext") == "a\\|b &lt;script&gt;x&lt;/script&gt; next"
+
+
+def test_compare_refuses_to_pair_two_contents_of_one_prompt_id(project):
+    import warnings
+
+    rows = [make_row("p/v1", "a", prompt_hash="aaa"), make_row("p/v1", "b", prompt_hash="bbb"), make_row("p/v2", "a")]
+    run = make_run(project / "runs" / "two-hashes", rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception, match="2 different versions of this prompt's content"):
+            select_side("p/v1", [run], project / "runs")
