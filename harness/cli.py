@@ -164,6 +164,17 @@ def datasets_validate(
     sys.stdout.write(f"{count} case file(s) valid under {target}\n")
 
 
+@datasets_app.command("schema")
+def datasets_schema() -> None:
+    """Print the JSON Schema of a case file (the research JSON), for editors and validators.
+
+    Example: harness datasets schema > research.schema.json
+    """
+    from harness.dataset import ResearchInput
+
+    sys.stdout.write(json.dumps(ResearchInput.model_json_schema(), indent=2) + "\n")
+
+
 @datasets_app.command("list")
 def datasets_list() -> None:
     """List cases with their tags.

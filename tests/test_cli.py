@@ -134,3 +134,11 @@ def test_terminal_output_strips_escape_sequences_from_model_text(tmp_path):
     assert result.returncode == 1
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "Title" in result.stdout
+
+
+def test_datasets_schema_is_a_json_schema_of_the_research_input():
+    result = harness("datasets", "schema")
+    schema = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert set(schema["required"]) == {"main_query", "sub_questions", "enhanced_info"}
+    assert "SubAnswer" in schema["$defs"] and schema["additionalProperties"] is True
