@@ -529,7 +529,7 @@ def calibrate_command(
     from harness.judges import JUDGES
     from harness.prompts import load_prompts
     from harness.replay import ReplayStore
-    from harness.planning import judge_settings
+    from harness.planning import call_settings
     from harness.runner import Execution, RunPlan
 
     settings = _settings().with_overrides(judge_model=judge_model, judge_api_base=judge_api_base, mode=mode.value if mode else None)
@@ -539,9 +539,7 @@ def calibrate_command(
     pairs = load_pairs(directory if directory.is_absolute() else settings.root / directory)
     cases = {case.id: case for case in load_dataset(settings.path(settings.dataset_dir))}
     spec = load_prompts(settings.path(settings.prompts_dir))[0].spec
-    plan = RunPlan(prompts=(), models=(), cases=(), checks=(), mode=settings.mode, concurrency=settings.concurrency,
-                   timeout_s=settings.timeout_s, retry=settings.retry, model_limits=settings.model_limits,
-                   **judge_settings(settings, list(JUDGES)))
+    plan = RunPlan(prompts=(), models=(), cases=(), checks=(), mode=settings.mode, **call_settings(settings, list(JUDGES)))
     execution = Execution.start(plan, ReplayStore(settings.path(settings.recordings_dir)))
     metrics = calibrate(pairs, cases, execution.judging, spec)
     if format is CheckFormat.json:

@@ -66,7 +66,7 @@ class EvalMatrix:
 def build_matrix(settings: Settings, models: list[str] | None = None) -> EvalMatrix:
     """The eval tasks for these settings; explicit ``models`` replace the default set."""
     from harness.checks import resolve_check_names
-    from harness.judges import resolve_judge_names
+    from harness.planning import call_settings
 
     prompts = load_prompts(settings.path(settings.prompts_dir), settings.prompts or None)
     cases = load_dataset(settings.path(settings.dataset_dir), settings.cases or None)
@@ -81,13 +81,7 @@ def build_matrix(settings: Settings, models: list[str] | None = None) -> EvalMat
         checks=tuple(resolve_check_names(settings.checks, "[tool.harness] checks")),
         mode=settings.eval_mode,
         api_base=settings.api_base,
-        timeout_s=settings.timeout_s,
-        concurrency=settings.concurrency,
-        judges=resolve_judge_names(settings.judges, "[tool.harness] judges"),
-        judge_model=settings.judge_model,
-        judge_api_base=settings.judge_api_base,
-        judge_repeats=settings.judge_repeats,
-        judge_thresholds=settings.judge_thresholds,
+        **call_settings(settings),
     )
     return EvalMatrix(plan=plan, tasks=tasks)
 

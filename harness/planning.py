@@ -48,22 +48,25 @@ def plan_from_settings(settings: Settings, repeats: int, shard: Optional[str]):
         mode=settings.mode,
         repeats=repeats,
         api_base=settings.api_base,
+        shard=Shard.parse(shard) if shard else Shard(),
+        **call_settings(settings),
+    )
+
+
+def call_settings(settings: Settings, judges: Optional[list[str]] = None, judge_model: Optional[str] = None) -> dict:
+    """The ``RunPlan`` fields that say how calls are made (limits, retries, budget, judges), from
+    settings: one place for runs, resumes, evals and calibration. ``judges`` and ``judge_model``
+    override the settings' (a resume keeps its run's)."""
+    from harness.judges import resolve_judge_names
+
+    return dict(
         timeout_s=settings.timeout_s,
         concurrency=settings.concurrency,
         model_limits=settings.model_limits,
         retry=settings.retry,
         max_cost_usd=settings.max_cost_usd,
-        shard=Shard.parse(shard) if shard else Shard(),
-        **judge_settings(settings),
-    )
-
-
-def judge_settings(settings: Settings, names: Optional[list[str]] = None, model: Optional[str] = None) -> dict:
-    from harness.judges import resolve_judge_names
-
-    return dict(
-        judges=resolve_judge_names(settings.judges if names is None else names, "judges"),
-        judge_model=model or settings.judge_model,
+        judges=resolve_judge_names(settings.judges if judges is None else judges, "judges"),
+        judge_model=judge_model or settings.judge_model,
         judge_api_base=settings.judge_api_base,
         judge_repeats=settings.judge_repeats,
         judge_thresholds=settings.judge_thresholds,
@@ -93,13 +96,8 @@ def plan_from_manifest(settings: Settings, manifest):
         mode=manifest.mode,
         repeats=manifest.repeats,
         api_base=settings.api_base or manifest.api_base,
-        timeout_s=settings.timeout_s,
-        concurrency=settings.concurrency,
-        model_limits=settings.model_limits,
-        retry=settings.retry,
-        max_cost_usd=settings.max_cost_usd,
         shard=Shard.parse(manifest.shard) if manifest.shard else Shard(),
-        **judge_settings(settings, manifest.judges, manifest.judge_model),
+        **call_settings(settings, manifest.judges, manifest.judge_model),
     )
 
 
