@@ -15,7 +15,7 @@ import polars as pl
 from harness.errors import InputError
 from harness.leaderboard import ALL_CHECKS
 from harness.stats import DEFAULT_SEED, mcnemar_exact_p, paired_bootstrap_interval, sign_test_p
-from harness.table import KEY_COLUMNS, latest_run, load_table
+from harness.table import all_checks_passed, latest_run, load_table
 from harness.results import read_manifest
 
 PAIR_KEY = ["case_id", "model", "sample"]
@@ -77,10 +77,8 @@ class Comparison:
 
 
 def _per_output_all_checks(table: pl.DataFrame) -> pl.DataFrame:
-    checks = table.filter(pl.col("kind") == "check")
     return (
-        checks.group_by(KEY_COLUMNS)
-        .agg((pl.col("passed").all() & pl.col("error").is_null().all()).alias("passed"))
+        all_checks_passed(table).rename({"all_passed": "passed"})
         .with_columns(pl.lit(ALL_CHECKS).alias("metric"), pl.lit("all").alias("kind"),
                       pl.col("passed").cast(pl.Float64).alias("score"), pl.lit(None, pl.String).alias("detail"))
     )

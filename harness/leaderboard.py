@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from harness.stats import bootstrap_mean_interval, quantile, wilson_interval
-from harness.table import KEY_COLUMNS
+from harness.table import KEY_COLUMNS, all_checks_passed
 
 ALL_CHECKS = "all_checks"
 
@@ -48,15 +48,11 @@ class LeaderboardRow:
 
 def _outputs(table: pl.DataFrame) -> pl.DataFrame:
     """One row per output: its cost, latency, tokens, error, and whether every check passed."""
-    checks = table.filter(pl.col("kind") == "check")
     return (
         table.group_by(KEY_COLUMNS, maintain_order=True)
         .agg(pl.col("cost_usd").first(), pl.col("latency_s").first(), pl.col("input_tokens").first(),
              pl.col("output_tokens").first(), pl.col("error").first())
-        .join(
-            checks.group_by(KEY_COLUMNS).agg(pl.col("passed").all().alias("all_passed")),
-            on=KEY_COLUMNS, how="left",
-        )
+        .join(all_checks_passed(table), on=KEY_COLUMNS, how="left")
         .with_columns((pl.col("all_passed").fill_null(False) & pl.col("error").is_null()).alias("all_passed"))
     )
 

@@ -96,6 +96,15 @@ def load_table(run_dirs: Sequence[Path]) -> pl.DataFrame:
     return table
 
 
+def all_checks_passed(table: pl.DataFrame) -> pl.DataFrame:
+    """Per output that has check rows: ``all_passed``, every check passed and the row has no error."""
+    return (
+        table.filter(pl.col("kind") == "check")
+        .group_by(KEY_COLUMNS, maintain_order=True)
+        .agg((pl.col("passed").all() & pl.col("error").is_null().all()).alias("all_passed"))
+    )
+
+
 def latest_runs(runs_dir: Path) -> tuple[list[Path], dict[tuple[str, str], str]]:
     """For each (prompt, model), the most recent run that has it: the run directories to load
     and, per (prompt, model), the run id whose rows count."""
