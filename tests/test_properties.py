@@ -95,6 +95,24 @@ def test_count_words_never_raises_and_is_bounded(text):
     assert 0 <= words <= len(text.split()) + text.count("\u2014") + text.count("\u2013")
 
 
+def _words_by_definition(text: str) -> int:
+    """The word rule read literally: split on whitespace and dashes, keep tokens with a letter or digit."""
+    tokens = text.replace("\u2013", " ").replace("\u2014", " ").split()
+    return sum(1 for token in tokens if any(char.isalnum() for char in token))
+
+
+CONTROL_AND_UNICODE = st.text(alphabet=st.sampled_from(
+    list("ab1 _-.,'\"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f\x85\xa0é°²½×€\u2003\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u3000数据")
+))
+
+
+@given(st.one_of(ANY_TEXT, CONTROL_AND_UNICODE, st.text(min_size=200)))
+@settings(max_examples=600, deadline=None)
+def test_count_words_matches_the_word_rule_on_any_text(text):
+    # count_words takes a byte-level fast path; it must agree with the rule on every character class.
+    assert count_words(text) == _words_by_definition(text)
+
+
 @given(ANY_TEXT)
 @settings(max_examples=200, deadline=None)
 def test_paragraph_word_counts_are_positive_and_parsing_is_stable(text):

@@ -9,10 +9,13 @@ a token is a word when it contains at least one letter or digit. ``cost—latenc
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from operator import attrgetter
 
 from bs4 import BeautifulSoup, Tag
+from bs4.builder import HTMLParserTreeBuilder
 from bs4.element import (
     CData,
     Comment,
@@ -25,7 +28,6 @@ from bs4.element import (
     TemplateString,
 )
 
-_DASHES = re.compile(r"[\u2013\u2014]")
 _BROKEN_CHARREF = re.compile(r"&#(?![0-9]|[xX][0-9a-fA-F])")
 _NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
 
@@ -37,16 +39,53 @@ BLOCK_TAGS = frozenset(
 """Elements that break a paragraph: they separate words and are not allowed inside ``<p>``."""
 
 
+def _ascii_word_tables() -> tuple[bytes, bytes]:
+    classes = bytearray(range(256))
+    dropped = bytearray()
+    for code in range(128):
+        char = chr(code)
+        if char.isalnum():
+            classes[code] = ord("a")
+        elif char.isspace():
+            classes[code] = ord(" ")
+        else:
+            dropped.append(code)
+    return bytes(classes), bytes(dropped)
+
+
+_ASCII_CLASSES, _ASCII_NON_WORD = _ascii_word_tables()
+"""Byte tables that turn ASCII text into its word skeleton: letters and digits -> ``a``,
+whitespace (as ``str.split`` sees it) -> space, everything else dropped."""
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+@lru_cache(maxsize=4096)
+def _non_ascii_skeleton(run: str) -> str:
+    if run.isalnum():
+        return "a"
+    return "".join("a" if char.isalnum() else " " if char.isspace() or char in "\u2013\u2014" else "" for char in run)
+
+
 def count_words(text: str) -> int:
     """Count words in plain text: split on whitespace and em/en dashes, keep alphanumeric tokens."""
-    if "\u2013" in text or "\u2014" in text:
-        text = _DASHES.sub(" ", text)
-    # Most tokens are all letters/digits: str.isalnum settles them in C; only the rest are scanned.
-    return sum(1 for token in text.split() if token.isalnum() or any(map(str.isalnum, token)))
+    if not text.isascii():
+        # Few, short runs of non-ASCII characters (quotes, dashes, accents) in mostly ASCII text.
+        text = _NON_ASCII_RUN.sub(lambda match: _non_ascii_skeleton(match.group()), text)
+    # Word counting runs on every paragraph of every row: done in C on the word skeleton, where a
+    # word is a run of 'a' and so starts either the text or right after a space.
+    skeleton = text.encode("ascii").translate(_ASCII_CLASSES, _ASCII_NON_WORD)
+    return skeleton.count(b" a") + skeleton.startswith(b"a")
 
 
 def visible_text(node: Tag) -> str:
     """The text a reader sees in ``node``: entities decoded, ``<br>`` and blocks as spaces."""
+    contents = node.contents
+    # Fast path for what models write: a paragraph of plain text.
+    if len(contents) == 1 and type(contents[0]) is NavigableString:
+        return str(contents[0])
+    if all(type(child) is NavigableString for child in contents):
+        return "".join(contents)
     parts: list[str] = []
 
     def walk(element: Tag) -> None:
@@ -87,7 +126,18 @@ class ParsedOutput:
     @cached_property
     def tags(self) -> tuple[Tag, ...]:
         """Every element, in document order (one walk, shared by all checks)."""
-        return tuple(node for node in self.soup.descendants if isinstance(node, Tag))
+        found = []
+        node = self.soup.contents[0] if self.soup.contents else None
+        while node is not None:
+            if isinstance(node, Tag):
+                found.append(node)
+            node = node.next_element
+        return tuple(found)
+
+    @cached_property
+    def tag_names(self) -> frozenset[str]:
+        """The names of every element present: lets checks skip what cannot occur."""
+        return frozenset(map(attrgetter("name"), self.tags))
 
     @cached_property
     def paragraphs(self) -> tuple[Paragraph, ...]:
@@ -116,7 +166,19 @@ def parse_output(output: str | ParsedOutput) -> ParsedOutput:
     text = output if isinstance(output, str) else str(output)
     # html.parser treats everything after a digitless '&#' as text when no ';' follows: escape it.
     markup = _BROKEN_CHARREF.sub("&amp;#", text) if "&#" in text else text
-    return ParsedOutput(text=text, soup=BeautifulSoup(markup, "html.parser"))
+    return ParsedOutput(text=text, soup=BeautifulSoup(markup, builder=_html_parser_builder()))
+
+
+_BUILDERS = threading.local()
+
+
+def _html_parser_builder() -> HTMLParserTreeBuilder:
+    # bs4 accepts a builder instance; reusing one per thread skips its per-parse registry lookup
+    # and construction. A builder holds the soup it is feeding, so threads must not share one.
+    builder = getattr(_BUILDERS, "builder", None)
+    if builder is None:
+        builder = _BUILDERS.builder = HTMLParserTreeBuilder()
+    return builder
 
 
 def is_text(node: object) -> bool:

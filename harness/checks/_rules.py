@@ -14,7 +14,7 @@ from harness.checks._output import BLOCK_TAGS, ParsedOutput, is_ignorable, is_te
 from harness.prompts import SectionSpec
 
 INLINE_TAGS_IN_P = frozenset({"a", "b", "strong", "i", "em", "code", "sub", "sup", "br", "span"})
-HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BOLD_TAGS = frozenset({"b", "strong"})
 TITLE_MAX_WORDS = 6
 
@@ -53,11 +53,15 @@ def only_p_tags(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
     if not parsed.text.strip():
         return CheckResult("only_p_tags", False, 0.0, "empty output: expected <p> paragraphs")
     problems: list[str] = []
-    top_level = [child for child in parsed.soup.children if not is_ignorable(child)]
+    top_level = [child for child in parsed.soup.contents if type(child) is Tag or not is_ignorable(child)]
+    # When every element is a top-level <p>, no <p> holds a tag: skip walking their insides.
+    elements_inside_p = len(parsed.tags) > sum(1 for node in top_level if type(node) is Tag)
     for node in top_level:
         if isinstance(node, Tag):
             if node.name != "p":
                 problems.append(f"top-level <{node.name}> (only <p> is allowed)")
+                continue
+            if not elements_inside_p:
                 continue
             for inner in (child for child in node.descendants if isinstance(child, Tag)):
                 if inner.name in BLOCK_TAGS:
@@ -75,7 +79,15 @@ def only_p_tags(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
     return CheckResult("only_p_tags", False, score, "; ".join(problems))
 
 
+def _may_hold_markdown(text: str) -> bool:
+    # Both markdown patterns need '#', '**' or '__' in the decoded text; an entity can spell them.
+    # Single characters first: str.__contains__ finds those with memchr, pairs far more slowly.
+    return "#" in text or "*" in text or "&" in text or ("_" in text and "__" in text)
+
+
 def _heading_lines(parsed: ParsedOutput) -> list[str]:
+    if not _may_hold_markdown(parsed.text):
+        return []
     blocks = [node.get_text() if isinstance(node, Tag) else str(node) for node in parsed.soup.children if is_text(node) or isinstance(node, Tag)]
     offenders = []
     for block in blocks:
@@ -108,9 +120,14 @@ def no_headings(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
     a paragraph that is only bold text or opens with a bold label ending in a colon, and a
     short paragraph (at most six words) that is not a sentence."""
     parsed = parse_output(output)
-    offenders = [f"<{tag.name}> {_snippet(tag.get_text())}" for tag in parsed.tags if tag.name in HEADING_TAGS]
+    offenders = []
+    if not HEADING_TAGS.isdisjoint(parsed.tag_names):
+        offenders.extend(f"<{tag.name}> {_snippet(tag.get_text())}" for tag in parsed.tags if tag.name in HEADING_TAGS)
     offenders.extend(_heading_lines(parsed))
+    has_bold = not BOLD_TAGS.isdisjoint(parsed.tag_names)
     for paragraph in parsed.paragraphs:
+        if paragraph.words > TITLE_MAX_WORDS and not has_bold:
+            continue  # long and without bold text: cannot read as a heading
         reason = _paragraph_heading(paragraph.element, paragraph.text, paragraph.words)
         if reason:
             offenders.append(reason)
