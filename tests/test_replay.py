@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
 import pytest
 
 from harness.errors import InputError
-from harness.llm import LLMRequest, LLMResponse
+from harness.llm import LLMRequest, LLMResponse, request_fingerprint
 from harness.replay import ReplayStore, atomic_write_text, read_recording, replay_key
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
@@ -35,6 +36,15 @@ def test_key_is_stable_across_dict_order_and_string_numbers():
 def test_key_changes_with_anything_that_changes_the_output(change):
     base = {"model": "m", "messages": MESSAGES, "parameters": {"temperature": 0.2, "top_p": 0.9, "max_tokens": 10}, "sample": 0}
     assert replay_key(LLMRequest.build(**base)) != replay_key(LLMRequest.build(**{**base, **change}))
+
+
+@pytest.mark.parametrize("sample", [0, 1, 9, 10, 123])
+@pytest.mark.parametrize("parameters", [{}, {"temperature": 0.2, "response_format": {"type": "json_object"}, "stop": ["</p>"]}])
+def test_key_is_the_hash_of_the_canonical_request_for_every_sample(sample, parameters):
+    # Keys hash a shared prefix once per request; they must equal hashing the whole canonical JSON.
+    request = LLMRequest.build("openrouter/m", [*MESSAGES, {"role": "user", "content": 'quote " \\ "sample":1} é'}], parameters, sample)
+    whole = hashlib.sha256(request_fingerprint(request).encode("utf-8")).hexdigest()
+    assert replay_key(request) == whole
 
 
 def test_key_never_contains_secrets_or_endpoints(monkeypatch):
