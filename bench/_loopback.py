@@ -22,11 +22,9 @@ BENCH_MODEL = "openai/bench-model"
 
 
 @contextmanager
-def loopback_server(latency_s: float, content_file: Path | None = None):
-    """Start tests/fakeserver.py in a subprocess; yield its base URL."""
-    args = [sys.executable, str(REPO / "tests" / "fakeserver.py"), str(latency_s)]
-    if content_file:
-        args.append(str(content_file))
+def loopback_server(latency_s: float, content_file: Path):
+    """Start bench/loopback_server.py in its own process (no GIL shared with the client); yield its base URL."""
+    args = [sys.executable, str(Path(__file__).with_name("loopback_server.py")), str(latency_s), str(content_file)]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     try:
         base_url = process.stdout.readline().strip()
@@ -92,8 +90,10 @@ def run_harness(calls: int, concurrency: int, base_url: str, out_dir: Path) -> f
     return elapsed
 
 
-def run_bare_litellm(calls: int, concurrency: int, base_url: str) -> float:
-    """Wall time of a bare ``litellm.acompletion`` loop with a semaphore: the reference."""
+def run_bare_litellm(calls: int, concurrency: int, base_url: str, **litellm_options) -> float:
+    """Wall time of a bare ``litellm.acompletion`` loop with a semaphore: the reference.
+
+    ``litellm_options`` go to every call (to measure a litellm setting on its own)."""
     import asyncio
 
     import litellm
@@ -112,7 +112,7 @@ def run_bare_litellm(calls: int, concurrency: int, base_url: str) -> float:
             async with limit:
                 response = await litellm.acompletion(
                     model=BENCH_MODEL, messages=messages[index % len(messages)], api_base=base_url,
-                    temperature=0.2, top_p=0.9, max_tokens=1500, num_retries=0,
+                    temperature=0.2, top_p=0.9, max_tokens=1500, num_retries=0, **litellm_options,
                 )
                 assert response.choices[0].message.content
 
