@@ -90,10 +90,8 @@ def run_harness(calls: int, concurrency: int, base_url: str, out_dir: Path) -> f
     return elapsed
 
 
-def run_bare_litellm(calls: int, concurrency: int, base_url: str, **litellm_options) -> float:
-    """Wall time of a bare ``litellm.acompletion`` loop with a semaphore: the reference.
-
-    ``litellm_options`` go to every call (to measure a litellm setting on its own)."""
+def run_bare_litellm(calls: int, concurrency: int, base_url: str) -> float:
+    """Wall time of a bare ``litellm.acompletion`` loop with a semaphore: the reference."""
     import asyncio
 
     import litellm
@@ -112,7 +110,7 @@ def run_bare_litellm(calls: int, concurrency: int, base_url: str, **litellm_opti
             async with limit:
                 response = await litellm.acompletion(
                     model=BENCH_MODEL, messages=messages[index % len(messages)], api_base=base_url,
-                    temperature=0.2, top_p=0.9, max_tokens=1500, num_retries=0, **litellm_options,
+                    temperature=0.2, top_p=0.9, max_tokens=1500, num_retries=0,
                 )
                 assert response.choices[0].message.content
 

@@ -211,12 +211,6 @@ def _has_prices(litellm: Any, model: str) -> bool:
     return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
 
-NO_PRICES = {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0}
-"""litellm's custom pricing, passed for models its map does not price: otherwise it searches the
-map on every call to stamp a cost of 0 that the harness discards (it reports ``None``). litellm
-keeps these for its own accounting; they are not sent to the provider."""
-
-
 def _cost(litellm: Any, response: Any, request: LLMRequest) -> float | None:
     if request.is_offline:
         return 0.0
@@ -245,7 +239,6 @@ async def complete(request: LLMRequest, *, api_base: str | None = None, timeout_
             timeout=timeout_s,
             num_retries=0,
             **request.parameter_dict,
-            **({} if request.is_offline or _has_prices(litellm, request.model) else NO_PRICES),
         )
     except LLMError:
         raise
