@@ -73,7 +73,7 @@ class LLMRequest:
     @property
     def parameter_dict(self) -> dict[str, Any]:
         """Parameters as sent to the provider (plain lists and dicts)."""
-        return {key: plain_json(value) for key, value in self.parameters}
+        return plain_parameters(self.parameters)
 
     @property
     def is_offline(self) -> bool:
@@ -81,7 +81,7 @@ class LLMRequest:
 
 
 class _FrozenDict(tuple):
-    """A dict parameter (e.g. ``response_format``) as sorted pairs, hashable; ``plain_json`` restores it."""
+    """A dict parameter (e.g. ``response_format``) as sorted pairs, hashable; ``_plain`` restores it."""
 
 
 def _hashable(value: Any) -> Any:
@@ -93,12 +93,17 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def plain_json(value: Any) -> Any:
+def plain_parameters(parameters: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """A request's hashable parameter pairs as the plain JSON dict they stand for."""
+    return {key: _plain(value) for key, value in parameters}
+
+
+def _plain(value: Any) -> Any:
     """The JSON value a hashable parameter stands for."""
     if isinstance(value, _FrozenDict):
-        return {key: plain_json(item) for key, item in value}
+        return {key: _plain(item) for key, item in value}
     if isinstance(value, tuple):
-        return [plain_json(item) for item in value]
+        return [_plain(item) for item in value]
     return value
 
 

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError
-from harness.llm import LLMRequest, LLMResponse, SECRET_ENV_PATTERN, plain_json, request_fingerprint
+from harness.llm import LLMRequest, LLMResponse, SECRET_ENV_PATTERN, plain_parameters, request_fingerprint
 
 FORMAT_VERSION = 1
 KEY_PREFIX_LENGTH = 16
@@ -114,7 +114,7 @@ def _model_directory(model: str) -> str:
 @lru_cache(maxsize=256)
 def _as_stored(parameters: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     """Request parameters as a recording holds them after a JSON round trip (tuples become lists)."""
-    return json.loads(json.dumps({key: plain_json(value) for key, value in parameters}))
+    return json.loads(json.dumps(plain_parameters(parameters)))
 
 
 class ReplayStore:

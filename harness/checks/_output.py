@@ -84,8 +84,6 @@ def visible_text(node: Tag) -> str:
     # Fast path for what models write: a paragraph of plain text.
     if len(contents) == 1 and type(contents[0]) is NavigableString:
         return str(contents[0])
-    if all(type(child) is NavigableString for child in contents):
-        return "".join(contents)
     parts: list[str] = []
 
     def walk(element: Tag) -> None:
