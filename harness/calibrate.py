@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.dataset import Case, read_json_file
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 from harness.prompts import SectionSpec
 from harness.stats import cohen_kappa, spearman
 
@@ -74,8 +74,7 @@ def load_pairs(directory: Path) -> dict[str, CalibrationPair]:
         try:
             pairs[path.stem] = CalibrationPair.model_validate(read_json_file(path))
         except ValidationError as error:
-            first = error.errors()[0]
-            raise InputError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise InputError(f"{path}: {first_problem(error)}") from None
     if not pairs:
         raise InputError(f"{directory}: no calibration pairs (*.json)")
     return pairs

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from harness.errors import InputError, UsageError
+from harness.errors import InputError, UsageError, first_problem
 from harness.scheduler import ModelLimit, RetryPolicy
 
 ReplayMode = Literal["replay", "record", "auto", "live"]
@@ -118,9 +118,7 @@ def load_settings(start: Path | None = None, environ: dict[str, str] | None = No
     try:
         settings = Settings.model_validate({**table, "root": root})
     except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise InputError(f"{pyproject}: [tool.harness] {key}: {first['msg']}") from None
+        raise InputError(f"{pyproject}: [tool.harness] {first_problem(error)}") from None
     env = _env_values(environ)
     try:
         return Settings.model_validate({**settings.model_dump(), **env})

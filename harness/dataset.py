@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 
 MAX_CASE_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 64
@@ -268,8 +268,7 @@ def _load_meta(case_path: Path) -> CaseMeta:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{meta_path}: invalid TOML: {error}") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(f"{meta_path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise InputError(f"{meta_path}: {first_problem(error)}") from None
 
 
 def case_files(directory: Path) -> list[Path]:

@@ -1,5 +1,12 @@
 """User-facing errors: each renders as one line that names the file or option at fault."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class HarnessError(Exception):
     """An error caused by input or usage, shown to the user as one line (CLI exit code 2)."""
@@ -16,3 +23,10 @@ class InputError(HarnessError):
 
 class UsageError(HarnessError):
     """A command-line option or configuration value is invalid."""
+
+
+def first_problem(error: ValidationError) -> str:
+    """The first problem pydantic found, as ``field.path: message``, for a one-line error."""
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{location}: {first['msg']}"

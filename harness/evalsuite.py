@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from harness.config import Settings
 from harness.dataset import Case, load_dataset
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 from harness.prompts import PromptVersion, load_prompts
 from harness.replay import ReplayStore
 from harness.runner import RunPlan, Task
@@ -52,8 +52,7 @@ def load_expectations(path: Path) -> dict[tuple[str, str, str, str], str]:
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"{path}: invalid TOML: {error}") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise InputError(f"{path}: {first_problem(error)}") from None
     return {failure.key: failure.reason for failure in parsed.known_failure}
 
 

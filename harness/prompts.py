@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 
 PROMPT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*/v[0-9]+[a-z0-9_.-]*$")
 SPEC_FILE = "sections.toml"
@@ -157,18 +157,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _pydantic_line(path: Path, error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{path}: {location}: {first['msg']}"
-
-
 def load_spec(path: Path) -> SectionSpec:
     """Load a ``sections.toml`` section spec."""
     try:
         return SectionSpec.model_validate(_read_toml(path))
     except ValidationError as error:
-        raise InputError(_pydantic_line(path, error)) from None
+        raise InputError(f"{path}: {first_problem(error)}") from None
 
 
 def load_prompt(prompts_dir: Path, prompt_id: str) -> PromptVersion:
@@ -183,7 +177,7 @@ def load_prompt(prompts_dir: Path, prompt_id: str) -> PromptVersion:
     try:
         meta = PromptMeta.model_validate(_read_toml(meta_path))
     except ValidationError as error:
-        raise InputError(_pydantic_line(meta_path, error)) from None
+        raise InputError(f"{meta_path}: {first_problem(error)}") from None
     spec = meta.sections or load_spec(directory.parent / SPEC_FILE)
     templates = []
     for role, filename in MESSAGE_TEMPLATES:

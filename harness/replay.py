@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 from harness.llm import LLMRequest, LLMResponse, SECRET_ENV_PATTERN, plain_parameters, request_fingerprint
 
 FORMAT_VERSION = 1
@@ -193,8 +193,7 @@ def read_recording(path: Path, verify_key: bool = True) -> Recording:
         first = error.errors(include_url=False)[0]
         if first["type"] == "json_invalid":
             raise InputError(f"{path}: corrupt recording ({first['msg']}); delete it and record again") from None
-        location = ".".join(str(part) for part in first["loc"])
-        raise InputError(f"{path}: invalid recording: {location}: {first['msg']}") from None
+        raise InputError(f"{path}: invalid recording: {first_problem(error)}") from None
     if verify_key and recording.key != replay_key(LLMRequest.build(**recording.request.model_dump())):
         raise InputError(f"{path}: recorded key does not match its request (edited by hand?); record it again")
     return recording

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import InputError
+from harness.errors import InputError, first_problem
 
 MANIFEST = "manifest.json"
 RESULTS = "results.jsonl"
@@ -113,8 +113,7 @@ def read_manifest(directory: Path) -> Manifest:
     except FileNotFoundError:
         raise InputError(f"{directory}: not a run directory (no {MANIFEST})") from None
     except ValidationError as error:
-        first = error.errors()[0]
-        raise InputError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        raise InputError(f"{path}: {first_problem(error)}") from None
 
 
 class ResultsWriter:
