@@ -20,11 +20,11 @@ def run_bare_litellm_redacting(calls: int, concurrency: int, base_url: str) -> f
     """The bare loop with litellm's message redaction on: it deep-copies each call's logging payload."""
     import litellm
 
-    litellm.turn_off_message_logging = True
+    before, litellm.turn_off_message_logging = litellm.turn_off_message_logging, True
     try:
         return run_bare_litellm(calls, concurrency, base_url)
     finally:
-        litellm.turn_off_message_logging = False
+        litellm.turn_off_message_logging = before
 
 
 def main() -> None:
