@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import InputError, UsageError, first_problem
+from harness.files import read_toml_file
 from harness.scheduler import ModelLimit, RetryPolicy
 
 ReplayMode = Literal["replay", "record", "auto", "live"]
@@ -109,10 +110,7 @@ def load_settings(start: Path | None = None, environ: dict[str, str] | None = No
     pyproject = root / "pyproject.toml"
     table: dict[str, Any] = {}
     if pyproject.is_file():
-        try:
-            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("harness", {})
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(f"{pyproject}: invalid TOML: {error}") from None
+        table = read_toml_file(pyproject).get("tool", {}).get("harness", {})
         if not isinstance(table, dict):
             raise InputError(f"{pyproject}: [tool.harness] must be a table")
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import InputError, first_problem
+from harness.files import read_toml_file
 
 MAX_CASE_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 64
@@ -262,11 +262,9 @@ def _load_meta(case_path: Path) -> CaseMeta:
     meta_path = case_path.with_suffix(".meta.toml")
     if not meta_path.exists():
         return CaseMeta()
+    data = read_toml_file(meta_path)
     try:
-        data = tomllib.loads(meta_path.read_text(encoding="utf-8"))
         return CaseMeta.model_validate(data)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{meta_path}: invalid TOML: {error}") from None
     except ValidationError as error:
         raise InputError(f"{meta_path}: {first_problem(error)}") from None
 

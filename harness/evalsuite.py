@@ -7,7 +7,6 @@ prompt version and case (the replayed real trace among them).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.config import Settings
 from harness.dataset import Case, load_dataset
 from harness.errors import InputError, first_problem
+from harness.files import read_toml_file
 from harness.prompts import PromptVersion, load_prompts
 from harness.replay import ReplayStore
 from harness.runner import RunPlan, Task
@@ -47,10 +47,9 @@ def load_expectations(path: Path) -> dict[tuple[str, str, str, str], str]:
     """Known failures by (prompt, model, case, check) -> reason. A missing file means none."""
     if not path.exists():
         return {}
+    document = read_toml_file(path)
     try:
-        parsed = _Expectations.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{path}: invalid TOML: {error}") from None
+        parsed = _Expectations.model_validate(document)
     except ValidationError as error:
         raise InputError(f"{path}: {first_problem(error)}") from None
     return {failure.key: failure.reason for failure in parsed.known_failure}

@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import InputError, first_problem
+from harness.files import read_toml_file
 
 PROMPT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*/v[0-9]+[a-z0-9_.-]*$")
 SPEC_FILE = "sections.toml"
@@ -148,19 +148,10 @@ def _compiled(source: str) -> jinja2.Template:
     return _ENVIRONMENT.from_string(source)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"{path}: invalid TOML: {error}") from None
-    except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from None
-
-
 def load_spec(path: Path) -> SectionSpec:
     """Load a ``sections.toml`` section spec."""
     try:
-        return SectionSpec.model_validate(_read_toml(path))
+        return SectionSpec.model_validate(read_toml_file(path))
     except ValidationError as error:
         raise InputError(f"{path}: {first_problem(error)}") from None
 
@@ -175,7 +166,7 @@ def load_prompt(prompts_dir: Path, prompt_id: str) -> PromptVersion:
         known = ", ".join(list_prompt_ids(prompts_dir)) or "none"
         raise InputError(f"--prompt {prompt_id!r}: no {meta_path} (known prompts: {known})")
     try:
-        meta = PromptMeta.model_validate(_read_toml(meta_path))
+        meta = PromptMeta.model_validate(read_toml_file(meta_path))
     except ValidationError as error:
         raise InputError(f"{meta_path}: {first_problem(error)}") from None
     spec = meta.sections or load_spec(directory.parent / SPEC_FILE)

@@ -130,3 +130,20 @@ def test_meta_beside_case(tmp_path):
     (tmp_path / "a.meta.toml").write_text('colour = "red"\n')
     with pytest.raises(InputError, match=r"a.meta.toml: colour: Extra inputs are not permitted"):
         load_dataset(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'tags = ["a"\n', "invalid TOML"),
+        (b'notes = "\xff\xfe"\n', "not UTF-8 text (byte 9)"),
+        (b"[]\n= 1\n", "invalid TOML"),
+    ],
+)
+def test_unreadable_meta_gives_one_line_error(tmp_path, content, message):
+    (tmp_path / "a.json").write_text(json.dumps(_minimal()))
+    (tmp_path / "a.meta.toml").write_bytes(content)
+    with pytest.raises(InputError) as error:
+        load_dataset(tmp_path)
+    text = str(error.value)
+    assert text.startswith(str(tmp_path / "a.meta.toml") + ": ") and message in text and "\n" not in text
