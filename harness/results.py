@@ -116,6 +116,15 @@ def read_manifest(directory: Path) -> Manifest:
         raise InputError(f"{path}: {first_problem(error)}") from None
 
 
+def write_run(directory: Path, manifest: Manifest, rows: Iterable[ResultRow]) -> None:
+    """Write a whole run directory at once: its manifest, then its rows."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_manifest(directory, manifest)
+    with ResultsWriter(directory) as writer:
+        for row in rows:
+            writer.write(row)
+
+
 class ResultsWriter:
     """Appends rows to ``results.jsonl``, one flushed line each."""
 
@@ -192,9 +201,5 @@ def merge_runs(directories: list[Path], out_dir: Path) -> tuple[Manifest, list[R
         "started_at": min(m.started_at for m in manifests),
         "ended_at": max((m.ended_at or "") for m in manifests) or None,
     })
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_manifest(out_dir, merged)
-    with ResultsWriter(out_dir) as writer:
-        for row in rows:
-            writer.write(row)
+    write_run(out_dir, merged, rows)
     return merged, rows

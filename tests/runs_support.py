@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results import Manifest, PromptEntry, ResultRow, ResultsWriter, RowError, write_manifest
+from harness.results import Manifest, PromptEntry, ResultRow, RowError, write_run
 
 CHECKS = ["only_p_tags", "no_headings", "section_count", "word_budgets"]
 
@@ -32,9 +32,5 @@ def make_run(directory: Path, rows: list[ResultRow], *, judges: list[str] | None
         models=list(dict.fromkeys(row.model for row in rows)), cases=list(dict.fromkeys(row.case_id for row in rows)),
         dataset_hash="x", checks=CHECKS, judges=judges or [], rows_expected=len(rows),
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    write_manifest(directory, manifest)
-    with ResultsWriter(directory) as writer:
-        for row in rows:
-            writer.write(row)
+    write_run(directory, manifest, rows)
     return directory
