@@ -6,7 +6,8 @@
 - transient errors (429, 5xx, connection, timeout) retried by tenacity with exponential backoff
   and jitter, never sooner than a ``Retry-After`` asks, capped in attempts and total wait;
   permanent errors (400, 401, 403, 404, content filter, empty answer) fail at once;
-- identical requests in flight at the same moment are sent once and share the answer.
+- identical requests in flight at the same moment are sent once and share the answer;
+- launches are spaced by the event loop's measured CPU cost per call (``LaunchPacer``).
 """
 
 from __future__ import annotations
@@ -86,6 +87,50 @@ class CallStats:
     peak_in_flight: int = 0
 
 
+class LaunchPacer:
+    """Spaces call launches at least one event-loop CPU cost per call apart.
+
+    Many calls launched together come back together when the server's latency is steady, and
+    then every answer's processing (litellm's, the checks', the row's) shares the one event-loop
+    core with all the others: each call of the wave waits for the whole wave, and the next wave
+    leaves just as bunched. Launched one processing cost apart, answers arrive as the loop
+    becomes free, and a call costs the server's latency plus its own processing only. The cost
+    is measured, not guessed: the loop thread's CPU time over the last completed calls."""
+
+    def __init__(self, window: int = 16, max_gap_s: float = 0.02,
+                 cpu_clock: Callable[[], float] = time.thread_time, clock: Callable[[], float] = time.monotonic):
+        self.gap_s = 0.0
+        self._window = window
+        self._max_gap_s = max_gap_s
+        self._cpu_clock = cpu_clock
+        self._clock = clock
+        self._next_launch = 0.0
+        self._completed = 0
+        self._window_cpu_start: float | None = None
+
+    async def wait(self) -> None:
+        """Return when the next launch is due (at once when no spacing is needed)."""
+        if self._window_cpu_start is None:
+            self._window_cpu_start = self._cpu_clock()
+        if self.gap_s <= 0.0:
+            return
+        now = self._clock()
+        # The slot is reserved before sleeping, so concurrent waiters line up one gap apart.
+        launch_at = max(now, self._next_launch)
+        self._next_launch = launch_at + self.gap_s
+        if launch_at > now:
+            await asyncio.sleep(launch_at - now)
+
+    def completed(self) -> None:
+        """Count a finished call; every ``window`` calls, re-measure the CPU cost per call."""
+        self._completed += 1
+        if self._completed % self._window or self._window_cpu_start is None:
+            return
+        cpu_now = self._cpu_clock()
+        self.gap_s = min(self._max_gap_s, (cpu_now - self._window_cpu_start) / self._window)
+        self._window_cpu_start = cpu_now
+
+
 @dataclass
 class _ModelGate:
     slots: asyncio.Semaphore | None
@@ -119,6 +164,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._gates: dict[str, _ModelGate] = {}
         self._pending: dict[object, asyncio.Future[LLMResponse]] = {}
+        self._pacer = LaunchPacer()
         self._backoff = wait_exponential_jitter(
             multiplier=self.retry.initial_backoff_s, max=self.retry.max_backoff_s, jitter=self.retry.jitter_s
         )
@@ -192,10 +238,16 @@ class Scheduler:
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             self.stats.calls += 1
+            # The offline model answers in-process, with no wave of answers to spread out.
+            pacer = None if request.is_offline else self._pacer
             try:
+                if pacer:
+                    await pacer.wait()
                 response = await self.caller(request)
             finally:
                 self.stats.in_flight -= 1
+                if pacer:
+                    pacer.completed()
         self.stats.input_tokens += response.input_tokens or 0
         self.stats.output_tokens += response.output_tokens or 0
         self.stats.cost_usd += response.cost_usd or 0.0

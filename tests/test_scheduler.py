@@ -8,9 +8,9 @@ import time
 import pytest
 from fakeserver import FakeOpenAI, Reply
 
-from harness.llm import LLMError, LLMRequest, complete
+from harness.llm import LLMError, LLMRequest, LLMResponse, complete
 from harness.replay import replay_key
-from harness.scheduler import ModelLimit, RateBudget, RetryPolicy, Scheduler
+from harness.scheduler import LaunchPacer, ModelLimit, RateBudget, RetryPolicy, Scheduler
 
 FAST_RETRY = RetryPolicy(max_attempts=4, max_total_wait_s=30, initial_backoff_s=0.05, max_backoff_s=0.2, jitter_s=0.01)
 
@@ -118,3 +118,62 @@ def test_rpm_limit_through_the_scheduler():
         scheduler = _scheduler(server, model_limits={"openai/test-model": ModelLimit(rpm=300)})  # 5/s
         asyncio.run(_all(scheduler, [_request(i) for i in range(10)]))
     assert server.arrivals[-1] - server.arrivals[0] >= 0.9
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_launch_pacer_measures_the_cpu_cost_per_call_and_caps_it():
+    cpu = _FakeClock()
+    pacer = LaunchPacer(window=4, max_gap_s=0.02, cpu_clock=cpu)
+    asyncio.run(pacer.wait())  # the first launch starts the first measurement window
+    for _ in range(3):
+        pacer.completed()
+    assert pacer.gap_s == 0.0  # nothing measured before a whole window has completed
+    cpu.now = 0.020
+    pacer.completed()
+    assert pacer.gap_s == pytest.approx(0.005)
+    cpu.now = 1.0
+    for _ in range(4):
+        pacer.completed()
+    assert pacer.gap_s == 0.02
+
+
+def test_launch_pacer_spaces_concurrent_launches_one_gap_apart():
+    cpu = _FakeClock()
+    pacer = LaunchPacer(window=1, cpu_clock=cpu)
+    asyncio.run(pacer.wait())
+    cpu.now = 0.01
+    pacer.completed()
+    assert pacer.gap_s == pytest.approx(0.01)
+
+    async def launch_six() -> list[float]:
+        launched: list[float] = []
+
+        async def launch() -> None:
+            await pacer.wait()
+            launched.append(time.monotonic())
+
+        await asyncio.gather(*(launch() for _ in range(6)))
+        return launched
+
+    launched = asyncio.run(launch_six())
+    gaps = [b - a for a, b in zip(launched, launched[1:])]
+    assert min(gaps) >= 0.01 - 0.001  # the loop's timers may fire up to a clock tick early
+    assert launched[-1] - launched[0] >= 5 * 0.01 - 0.001
+
+
+def test_offline_calls_are_not_paced():
+    async def answer(request):
+        return LLMResponse(text="<p>offline</p>", input_tokens=1, output_tokens=1, cost_usd=0.0, latency_s=0.0, finish_reason="stop")
+
+    scheduler = Scheduler(answer, concurrency=4)
+    scheduler._pacer.gap_s = 10.0  # would stall any paced launch for seconds
+    started = time.monotonic()
+    asyncio.run(_all(scheduler, [LLMRequest.build("offline/extractive", [{"role": "user", "content": str(i)}]) for i in range(8)]))
+    assert time.monotonic() - started < 5
