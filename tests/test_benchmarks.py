@@ -47,3 +47,4 @@ def test_overhead_and_checks_print_their_ratios():
     assert "turn_off_message_logging" in overhead
     checks = _bench("checks.py", "--rows", "120")
     assert len(re.findall(r"ratio \d+\.\d\d", checks)) == 2, checks
+    assert re.search(r"time added per output on top of the bare parse: checks -?\d+ µs, replay \+ checks -?\d+ µs", checks), checks
