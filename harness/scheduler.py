@@ -159,12 +159,12 @@ class Scheduler:
     max_cost_usd: float | None = None
     key: Callable[[LLMRequest], object] = lambda request: request
     """De-duplication key; the request itself (hashable, and its strings cache their hashes)."""
+    pacer: LaunchPacer = field(default_factory=LaunchPacer)
 
     def __post_init__(self) -> None:
         self._slots = asyncio.Semaphore(self.concurrency)
         self._gates: dict[str, _ModelGate] = {}
         self._pending: dict[object, asyncio.Future[LLMResponse]] = {}
-        self._pacer = LaunchPacer()
         self._backoff = wait_exponential_jitter(
             multiplier=self.retry.initial_backoff_s, max=self.retry.max_backoff_s, jitter=self.retry.jitter_s
         )
@@ -239,7 +239,7 @@ class Scheduler:
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
             self.stats.calls += 1
             # The offline model answers in-process, with no wave of answers to spread out.
-            pacer = None if request.is_offline else self._pacer
+            pacer = None if request.is_offline else self.pacer
             try:
                 if pacer:
                     await pacer.wait()
