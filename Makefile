@@ -16,7 +16,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI images) Python
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on this project's machines) Python
 # would otherwise recompile litellm's sources on every start, ~3 s more per `harness run`.
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml Makefile
 	$(UV) sync --frozen --quiet --compile-bytecode
