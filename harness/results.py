@@ -171,7 +171,7 @@ def iter_rows(directory: Path) -> Iterator[ResultRow]:
             try:
                 yield ResultRow.model_validate_json(line)
             except ValidationError as error:
-                raise InputError(f"{path}:{number}: invalid result row: {error.errors()[0]['msg']}") from None
+                raise InputError(f"{path}:{number}: invalid result row: {first_problem(error)}") from None
 
 
 def latest_rows(rows: Iterable[ResultRow]) -> list[ResultRow]:

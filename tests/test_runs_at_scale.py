@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fakeserver import FakeOpenAI, Reply
 from tests_support import run_cli
 
+from harness.errors import InputError
 from harness.results import iter_rows, latest_rows, read_manifest
 
 KEY = {"OPENAI_API_KEY": "sk-test-scale-0000000000"}
@@ -111,3 +114,13 @@ def test_max_cost_stops_scheduling_and_the_run_is_resumable(project):
     assert resumed.returncode == 0, resumed.stderr
     assert len(server.requests) == 4
     assert all(row.error is None for row in latest_rows(iter_rows(out)))
+
+
+def test_an_invalid_result_row_is_one_line_naming_the_line_and_the_field(tmp_path):
+    row = {"case_id": "c", "prompt_id": "conclusion/v1", "prompt_hash": "h", "model": "m", "sample": "first"}
+    (tmp_path / "results.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        list(iter_rows(tmp_path))
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'results.jsonl'}:1: invalid result row: sample: ")
+    assert "\n" not in message
