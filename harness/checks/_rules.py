@@ -53,7 +53,7 @@ def only_p_tags(output: str | ParsedOutput, spec: SectionSpec | None = None) -> 
     if not parsed.text.strip():
         return CheckResult("only_p_tags", False, 0.0, "empty output: expected <p> paragraphs")
     problems: list[str] = []
-    top_level = [child for child in parsed.soup.contents if type(child) is Tag or not is_ignorable(child)]
+    top_level = parsed.top_level
     # When every element is a top-level <p>, no <p> holds a tag: skip walking their insides.
     elements_inside_p = len(parsed.tags) > sum(1 for node in top_level if type(node) is Tag)
     for node in top_level:
