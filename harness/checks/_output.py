@@ -182,9 +182,10 @@ _BUILDERS = threading.local()
 def _html_parser_builder() -> HTMLParserTreeBuilder:
     # bs4 accepts a builder instance; reusing one per thread skips its per-parse registry lookup
     # and construction. A builder holds the soup it is feeding, so threads must not share one.
+    # No check reads source positions or class lists, so the builder records neither.
     builder = getattr(_BUILDERS, "builder", None)
     if builder is None:
-        builder = _BUILDERS.builder = HTMLParserTreeBuilder()
+        builder = _BUILDERS.builder = HTMLParserTreeBuilder(store_line_numbers=False, multi_valued_attributes=None)
     return builder
 
 
