@@ -134,7 +134,7 @@ class ParsedOutput:
     tag_names: frozenset[str]
     """The names of every element present: lets checks skip what cannot occur."""
     top_level: tuple[PageElement, ...]
-    """The document's top-level nodes but whitespace-only text and comments."""
+    """The document's top-level nodes, except whitespace-only text and comments."""
     paragraphs: tuple[Paragraph, ...]
     """Every ``<p>`` element anywhere, with its visible text and word count."""
     non_empty_paragraphs: tuple[Paragraph, ...]
@@ -170,7 +170,7 @@ def parse_output(output: str | ParsedOutput) -> ParsedOutput:
         soup=soup,
         tags=tuple(tags),
         tag_names=frozenset([tag.name for tag in tags]),
-        top_level=tuple(node for node in soup.contents if type(node) is Tag or not is_ignorable(node)),
+        top_level=tuple(child for child in soup.contents if type(child) is Tag or not is_ignorable(child)),
         paragraphs=tuple(paragraphs),
         non_empty_paragraphs=tuple(paragraph for paragraph in paragraphs if paragraph.words),
     )
