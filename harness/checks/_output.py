@@ -58,10 +58,6 @@ _ASCII_CLASSES, _ASCII_NON_WORD = _ascii_word_tables()
 whitespace (as ``str.split`` sees it) -> space, everything else dropped."""
 
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_COMMON_NON_ASCII = (("\u2013", " "), ("\u2014", " "), ("\u201c", ""), ("\u201d", ""), ("\u2018", ""),
-                     ("\u2019", ""), ("\u2026", ""), ("\xa0", " "))
-"""The non-ASCII characters models write most (dashes, curly quotes, ellipsis, no-break space) and
-their word skeleton; ``str.replace`` handles these far faster than a regex callback per run."""
 
 
 @lru_cache(maxsize=4096)
@@ -69,6 +65,11 @@ def _non_ascii_skeleton(run: str) -> str:
     if run.isalnum():
         return "a"
     return "".join("a" if char.isalnum() else " " if char.isspace() or char in "\u2013\u2014" else "" for char in run)
+
+
+_COMMON_NON_ASCII = tuple((char, _non_ascii_skeleton(char)) for char in "\u2013\u2014\u201c\u201d\u2018\u2019\u2026\xa0")
+"""The non-ASCII characters models write most (dashes, curly quotes, ellipsis, no-break space) and
+their word skeleton; ``str.replace`` handles these far faster than a regex callback per run."""
 
 
 def count_words(text: str) -> int:
