@@ -211,6 +211,7 @@ def run(
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory (default runs/<timestamp>-<id>/).")] = None,
     concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, help="Calls in flight at once (default 16).")] = None,
+    processes: Annotated[Optional[int], typer.Option("--processes", min=0, help="Worker processes that read recordings and check outputs in runs of 1,000+ rows (default: one per CPU; 0: none).")] = None,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Samples per case × prompt × model.")] = 1,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop scheduling calls once this many USD are spent.")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run only shard i of N of the matrix, e.g. 2/4.")] = None,
@@ -241,7 +242,7 @@ def run(
 
     settings = _settings().with_overrides(
         prompts=prompt, models=model, cases=case, mode=mode.value if mode else None, api_base=api_base,
-        concurrency=concurrency, max_cost_usd=max_cost, judge_model=judge_model, judge_api_base=judge_api_base,
+        concurrency=concurrency, processes=processes, max_cost_usd=max_cost, judge_model=judge_model, judge_api_base=judge_api_base,
         judge_repeats=judge_repeats,
     )
     if judges is True and not settings.judges:

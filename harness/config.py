@@ -39,6 +39,7 @@ class Settings(BaseModel):
     api_base: str | None = None
     timeout_s: float = Field(default=120.0, gt=0)
     concurrency: int = Field(default=16, ge=1)
+    processes: int | None = Field(default=None, ge=0, description="worker processes that replay and check big runs; null = one per CPU, 0 = none")
     model_limits: dict[str, ModelLimit] = Field(default_factory=dict, description="per-model concurrency, rpm, tpm")
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     max_cost_usd: float | None = Field(default=None, ge=0)

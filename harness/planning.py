@@ -62,6 +62,7 @@ def call_settings(settings: Settings, judges: Optional[list[str]] = None, judge_
     return dict(
         timeout_s=settings.timeout_s,
         concurrency=settings.concurrency,
+        processes=settings.processes,
         model_limits=settings.model_limits,
         retry=settings.retry,
         max_cost_usd=settings.max_cost_usd,

@@ -17,14 +17,15 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from harness.checks import parse_output, run_checks
+from harness.checks import CheckedOutput, check_output
 from harness.config import ReplayMode
 from harness.dataset import Case, dataset_hash
 from harness.llm import LLMError, LLMRequest, LLMResponse, complete
-from harness.prompts import PromptVersion
-from harness.replay import ReplayStore
+from harness.prompts import PromptVersion, SectionSpec
+from harness.replay import ReplayStore, read_if_recorded, replay_key
 from harness.results import Manifest, PromptEntry, ResultRow, ResultsWriter, RowError, Usage, write_manifest
 from harness.scheduler import CallStats, ModelLimit, RetryPolicy, Scheduler
+from harness.workers import WorkerPool, workers_for
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class RunPlan:
     judge_api_base: str | None = None
     judge_repeats: int = 1
     judge_thresholds: dict[str, float] = field(default_factory=dict)
+    processes: int | None = None
+    """Processes that read recordings and check outputs in big runs; ``None``: one per usable
+    CPU, 0 or 1: none (all in the run's process)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class Execution:
     store: ReplayStore
     scheduler: Scheduler
     judging: Any = None
+    workers: WorkerPool = field(default_factory=WorkerPool)
     _rendered: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
 
     def request_for(self, task: Task) -> LLMRequest:
@@ -132,7 +137,8 @@ class Execution:
         return task.request(self._rendered[key])
 
     @classmethod
-    def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None) -> Execution:
+    def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None, rows: int = 0) -> Execution:
+        """The state of a run of ``rows`` tasks: with worker processes when there are enough rows."""
         async def caller(request: LLMRequest) -> LLMResponse:
             api_base = None if request.is_offline else plan.api_base
             if plan.judge_model and request.model == plan.judge_model and plan.judge_api_base:
@@ -141,7 +147,9 @@ class Execution:
 
         scheduler = Scheduler(caller, plan.concurrency, plan.model_limits, plan.retry, stats=stats or CallStats(),
                               max_cost_usd=plan.max_cost_usd)
-        execution = cls(plan, store, scheduler)
+        # Worker processes pay off only where rows come faster than one core checks them: replays.
+        replayable = rows if plan.mode in ("replay", "auto") else 0
+        execution = cls(plan, store, scheduler, workers=WorkerPool(workers_for(plan.processes, replayable)))
         if plan.judges:
             from harness.judges import DEFAULT_THRESHOLDS, Judging
 
@@ -153,57 +161,95 @@ class Execution:
     def stats(self) -> CallStats:
         return self.scheduler.stats
 
-    async def _through_store(self, request: LLMRequest, labels: dict[str, str], missing: Callable[[], LLMError]) -> tuple[LLMResponse, bool]:
+    async def _recorded(self, request: LLMRequest, spec: SectionSpec | None) -> Answer | None:
+        """The recorded answer to ``request``, ``None`` when there is none.
+
+        With a spec and worker processes, a worker reads the recording and checks it; otherwise
+        it is read here and left unchecked."""
+        if spec is not None and self.workers.active:
+            return await self.workers.run(replay_checked, self.store.path_for(request), replay_key(request), spec, self.plan.checks)
+        recording = self.store.load(request)
+        return None if recording is None else Answer(recording.as_response(), cached=True)
+
+    async def _through_store(self, request: LLMRequest, labels: dict[str, str], missing: Callable[[], LLMError],
+                             spec: SectionSpec | None = None) -> Answer:
         """Answer a request per the run's mode: from the replay store, or the scheduler (and record)."""
         if request.is_offline:
-            return await self.scheduler.call(request), False
+            return Answer(await self.scheduler.call(request), cached=False)
         if self.plan.mode in ("replay", "auto"):
-            recording = self.store.load(request)
-            if recording is not None:
-                return recording.as_response(), True
+            recorded = await self._recorded(request, spec)
+            if recorded is not None:
+                return recorded
             if self.plan.mode == "replay":
                 raise missing()
         response = await self.scheduler.call(request)
         if self.plan.mode in ("record", "auto"):
             self.store.save(request, response, labels=labels)
-        return response, False
+        return Answer(response, cached=False)
 
-    async def answer(self, task: Task) -> tuple[LLMResponse, bool]:
-        """The model's answer for a task and whether it came from the replay store."""
+    async def answer(self, task: Task) -> Answer:
+        """The model's answer for a task, whether it came from the replay store, and maybe its checks."""
         labels = {"case_id": task.case.id, "prompt_id": task.prompt.id, "prompt_hash": task.prompt.hash}
-        return await self._through_store(self.request_for(task), labels, lambda: MissingRecording(task))
+        return await self._through_store(self.request_for(task), labels, lambda: MissingRecording(task), task.prompt.spec)
 
     async def judge_call(self, request: LLMRequest) -> LLMResponse:
         """One judge call, recorded and replayed like any call."""
         def missing() -> LLMError:
             return LLMError("missing_recording", f"no recording of a judge call to {request.model}; record judge verdicts with --mode record or auto")
 
-        response, _ = await self._through_store(request, {"role": "judge"}, missing)
-        return response
+        return (await self._through_store(request, {"role": "judge"}, missing)).response
 
     async def row(self, task: Task) -> ResultRow:
         try:
-            response, cached = await self.answer(task)
+            answer = await self.answer(task)
         except LLMError as error:
-            return build_row(task, self.plan, None, False, error)
-        row = build_row(task, self.plan, response, cached, None)
+            return error_row(task, error)
+        response, checked = answer.response, answer.checked
+        if checked is None:
+            checked = await self.workers.run(check_output, response.text, task.prompt.spec, self.plan.checks)
+        row = answered_row(task, response, answer.cached, checked)
         if self.judging is not None:
             row.judges = await self.judging.score(task.case.research, response.text, task.prompt.spec)
         return row
 
 
-def build_row(task: Task, plan: RunPlan, response: LLMResponse | None, cached: bool, error: LLMError | None) -> ResultRow:
-    """Check an answer and turn it into a result row (an error row when there is no answer)."""
-    identity = dict(case_id=task.case.id, prompt_id=task.prompt.id, prompt_hash=task.prompt.hash, model=task.model, sample=task.sample)
-    if error is not None or response is None:
-        kind, message = (error.kind, error.message) if error else ("error", "no response")
-        return ResultRow(**identity, error=RowError(type=kind, message=message))
-    parsed = parse_output(response.text)
+@dataclass(frozen=True)
+class Answer:
+    """A model's answer to a task: from the replay store (``cached``) or a call; checked when a
+    worker process already ran the checks."""
+
+    response: LLMResponse
+    cached: bool
+    checked: CheckedOutput | None = None
+
+
+def replay_checked(path: Path, key: str, spec: SectionSpec, checks: tuple[str, ...]) -> Answer | None:
+    """A recorded answer read, verified and checked by its file alone: what a worker process does.
+
+    ``None`` when nothing is recorded at ``path``."""
+    recording = read_if_recorded(path, key)
+    if recording is None:
+        return None
+    response = recording.as_response()
+    return Answer(response, cached=True, checked=check_output(response.text, spec, checks))
+
+
+def _identity(task: Task) -> dict[str, Any]:
+    return dict(case_id=task.case.id, prompt_id=task.prompt.id, prompt_hash=task.prompt.hash, model=task.model, sample=task.sample)
+
+
+def error_row(task: Task, error: LLMError) -> ResultRow:
+    """The row of a task that got no answer."""
+    return ResultRow(**_identity(task), error=RowError(type=error.kind, message=error.message))
+
+
+def answered_row(task: Task, response: LLMResponse, cached: bool, checked: CheckedOutput) -> ResultRow:
+    """The row of a task's answer and its checks."""
     return ResultRow(
-        **identity,
+        **_identity(task),
         output=response.text,
-        checks={name: result.as_json() for name, result in run_checks(parsed, task.prompt.spec, plan.checks).items()},
-        paragraph_word_counts=parsed.paragraph_word_counts,
+        checks=checked.checks,
+        paragraph_word_counts=checked.paragraph_word_counts,
         usage=Usage(input_tokens=response.input_tokens, output_tokens=response.output_tokens),
         cost_usd=response.cost_usd,
         latency_s=response.latency_s,
@@ -218,8 +264,9 @@ async def execute(execution: Execution, tasks: list[Task], on_row: Callable[[Res
 
     Tasks are started in matrix order as slots free up, so a cancelled run leaves a prefix done."""
     queue = iter(tasks)
-    # More workers than slots, so slots stay busy while finished rows are being checked.
-    workers = max(1, min(len(tasks), execution.plan.concurrency * 4))
+    # More workers than slots, so slots stay busy while finished rows are being checked, and
+    # enough rows waiting on worker processes to keep each of them busy.
+    workers = max(1, min(len(tasks), max(execution.plan.concurrency * 4, execution.workers.in_flight_wanted)))
 
     async def worker() -> None:
         for task in queue:
@@ -283,7 +330,7 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest.ended_at = None
     write_manifest(out_dir, manifest)
-    execution = Execution.start(plan, store, stats)
+    execution = Execution.start(plan, store, stats, rows=len(tasks))
     rows: list[ResultRow] = []
     with ResultsWriter(out_dir) as writer:
 
@@ -296,6 +343,7 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
         try:
             asyncio.run(execute(execution, tasks, collect))
         finally:
+            execution.workers.close()
             manifest.ended_at = _now()
             write_manifest(out_dir, manifest)
     order = {task.key: index for index, task in enumerate(tasks)}

@@ -341,8 +341,9 @@ def test_tool_harness_that_is_not_a_table_is_refused(project):
 @pytest.mark.parametrize(
     ("env", "needles"),
     [({"HARNESS_CONCURRENCY": "many"}, ["HARNESS_CONCURRENCY", "integer"]),
+     ({"HARNESS_PROCESSES": "-1"}, ["HARNESS_PROCESSES", "greater than or equal to 0"]),
      ({"HARNESS_MODE": "sometimes"}, ["HARNESS_MODE"])],
-    ids=["concurrency", "mode"],
+    ids=["concurrency", "processes", "mode"],
 )
 def test_invalid_environment_setting_is_refused(project, env, needles):
     before = snapshot(project)
@@ -350,8 +351,9 @@ def test_invalid_environment_setting_is_refused(project, env, needles):
     assert_refused(result, project, before, *needles)
 
 
-@pytest.mark.parametrize(("args", "needle"), [(("--concurrency", "0"), "--concurrency"), (("--mode", "sometimes"), "--mode")],
-                         ids=["concurrency-zero", "mode-unknown"])
+@pytest.mark.parametrize(("args", "needle"), [(("--concurrency", "0"), "--concurrency"), (("--processes", "-1"), "--processes"),
+                                               (("--mode", "sometimes"), "--mode")],
+                         ids=["concurrency-zero", "processes-negative", "mode-unknown"])
 def test_invalid_option_value_is_one_line(project, args, needle):
     before = snapshot(project)
     result = harness(project, *OFFLINE_RUN, "--case", TRACE_CASE, "--out", "runs/x", *args)

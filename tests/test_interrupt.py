@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from fakeserver import FakeOpenAI, Reply
-from tests_support import run_cli
+from tests_support import result_set, run_cli, start_cli, wait_for_rows
 
-from harness.results import iter_rows, latest_rows
+from harness.results import iter_rows
 
 KEY = {"OPENAI_API_KEY": "sk-test-interrupt-000000"}
 CASES = ["llmops-vs-mlops", "roman-concrete-durability", "printing-press-reformation", "retail-cbdc-adoption",
@@ -31,33 +27,14 @@ def _args(server, out):
             "--concurrency", "2", "--out", str(out)]
 
 
-def _start(project, args):
-    code = "import sys\nsys.argv = ['harness', *sys.argv[1:]]\nfrom harness.cli import main\nmain()\n"
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=project, env={**os.environ, **KEY},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for_rows(path, count, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().count("\n") >= count:
-            return
-        time.sleep(0.05)
-    pytest.fail(f"no {count} rows in {path} after {timeout}s")
-
-
-def _result_set(directory):
-    return {row.key: (row.output, row.checks) for row in latest_rows(iter_rows(directory))}
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_interrupted_run_keeps_finished_rows_and_resumes_to_the_same_result(project, sig):
     with FakeOpenAI(_deterministic) as server:
         whole = project / "runs/whole"
         assert run_cli(*_args(server, whole), cwd=project, env=KEY).returncode == 0
         out = project / "runs/cut"
-        process = _start(project, _args(server, out))
-        _wait_for_rows(out / "results.jsonl", 3)
+        process = start_cli(*_args(server, out), cwd=project, env=KEY)
+        wait_for_rows(out / "results.jsonl", 3)
         process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=60)
         finished = list(iter_rows(out))  # readable, whatever the signal
@@ -70,7 +47,7 @@ def test_interrupted_run_keeps_finished_rows_and_resumes_to_the_same_result(proj
             assert process.returncode == -signal.SIGKILL
         resumed = run_cli("run", "--resume", str(out), cwd=project, env=KEY)
     assert resumed.returncode == 0, resumed.stderr
-    assert _result_set(out) == _result_set(whole)
+    assert result_set(out) == result_set(whole)
 
 
 def test_torn_last_line_is_dropped_on_resume(project):

@@ -9,6 +9,7 @@ False
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from harness.checks._output import ParsedOutput, count_words, parse_output
 from harness.checks._rules import CheckResult, no_headings, only_p_tags, section_count, word_budgets
@@ -43,7 +44,22 @@ def run_checks(output: str | ParsedOutput, spec: SectionSpec, names: Iterable[st
     return {name: CHECKS[name](parsed, spec) for name in resolve_check_names(names)}
 
 
+@dataclass(frozen=True)
+class CheckedOutput:
+    """What a result row keeps of an output's checks: verdicts as JSON, and the word counts."""
+
+    checks: dict[str, dict[str, object]]
+    paragraph_word_counts: list[int]
+
+
+def check_output(output: str, spec: SectionSpec, names: Iterable[str] | None = None) -> CheckedOutput:
+    """Run the named checks (default: all) on ``output`` into the form a result row stores."""
+    parsed = parse_output(output)
+    verdicts = run_checks(parsed, spec, names)
+    return CheckedOutput({name: result.as_json() for name, result in verdicts.items()}, parsed.paragraph_word_counts)
+
+
 __all__ = [
-    "CHECKS", "CheckResult", "ParsedOutput", "count_words", "no_headings", "only_p_tags",
+    "CHECKS", "CheckResult", "CheckedOutput", "check_output", "ParsedOutput", "count_words", "no_headings", "only_p_tags",
     "parse_output", "resolve_check_names", "run_checks", "section_count", "word_budgets",
 ]

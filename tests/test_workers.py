@@ -1,0 +1,205 @@
+"""Worker processes for big replayed runs: same rows as one process, errors where they belong."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tests_support import REPO, result_set, run_cli, start_cli, wait_for_rows
+
+from harness import workers
+from harness.dataset import load_dataset
+from harness.errors import InputError
+from harness.llm import LLMResponse
+from harness.prompts import load_prompts
+from harness.replay import ReplayStore
+from harness.runner import Execution, RunPlan, Task, execute, run
+from harness.workers import WorkerPool, workers_for
+
+CHECKS = ("only_p_tags", "no_headings", "section_count", "word_budgets")
+
+
+class Raised:
+    """What a call raised, told apart from a call that returned an exception."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _gather(pool: WorkerPool, *calls) -> list:
+    async def one(function, *arguments):
+        try:
+            return await pool.run(function, *arguments)
+        except Exception as error:
+            return Raised(error)
+
+    async def all_of() -> list:
+        try:
+            return await asyncio.gather(*(one(*call) for call in calls))
+        finally:
+            pool.close()
+
+    return asyncio.run(all_of())
+
+
+def _exit_in_worker(parent: int) -> str:
+    """Kills a worker process; in the parent (after the pool broke) it returns normally."""
+    if os.getpid() != parent:
+        os._exit(1)
+    return "ran in the parent"
+
+
+def test_calls_run_in_other_processes_and_each_caller_gets_its_own_result():
+    results = _gather(WorkerPool(2), *[(os.getpid,)] * 40, *[(int, str(number)) for number in range(40)], (int, "not a number"))
+    pids, numbers, failure = results[:40], results[40:80], results[80]
+    assert os.getpid() not in pids and all(isinstance(pid, int) for pid in pids)
+    assert numbers == list(range(40)), "results reach the callers that asked for them, batched or not"
+    assert isinstance(failure, Raised) and isinstance(failure.error, ValueError), "a call's exception is raised in its caller only"
+    assert "not a number" in str(failure.error)
+
+
+def _slow_abs(number: int) -> int:
+    time.sleep(0.002)
+    return abs(number)
+
+
+def test_a_pool_that_breaks_finishes_the_work_in_the_run_process():
+    pool = WorkerPool(2)
+    # Many batches: when a worker dies, some are running, some queued, some not yet sent.
+    calls = [(_slow_abs, -number) for number in range(300)]
+    results = _gather(pool, *calls[:100], (_exit_in_worker, os.getpid()), *calls[100:])
+    assert results[100] == "ran in the parent"
+    assert results[:100] + results[101:] == list(range(300))
+    assert not pool.active
+
+
+def test_workers_start_from_a_fork_server_when_other_threads_run():
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert workers._start_method() == "forkserver"
+        pids = _gather(WorkerPool(2), *[(os.getpid,)] * 4)
+    finally:
+        stop.set()
+        thread.join()
+    assert os.getpid() not in pids and all(isinstance(pid, int) for pid in pids)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_workers_survive_ctrl_c_which_the_run_handles(monkeypatch, method):
+    monkeypatch.setattr(workers, "_start_method", lambda: method)
+    pool = WorkerPool(2)
+
+    async def interrupted() -> tuple[set, set, bool]:
+        try:
+            before = set(await asyncio.gather(*(pool.run(os.getpid) for _ in range(64))))
+            for pid in before:
+                os.kill(pid, signal.SIGINT)
+            await asyncio.sleep(0.3)
+            after = set(await asyncio.gather(*(pool.run(os.getpid) for _ in range(64))))
+            return before, after, pool.active
+        finally:
+            pool.close()
+
+    before, after, still_active = asyncio.run(interrupted())
+    assert os.getpid() not in before
+    assert still_active and os.getpid() not in after, "a worker killed by Ctrl-C would break the pool"
+
+
+def test_only_big_runs_get_workers(monkeypatch):
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 4)
+    assert workers_for(None, workers.MIN_ROWS_FOR_WORKERS) == 4
+    assert workers_for(None, workers.MIN_ROWS_FOR_WORKERS - 1) == 0
+    assert workers_for(3, 10_000) == 3
+    assert workers_for(1, 10_000) == 0 and workers_for(0, 10_000) == 0
+    assert WorkerPool(1).active is False
+
+
+def _recorded_plan(root: Path, processes: int | None, repeats: int = 6) -> tuple[RunPlan, list[Task], ReplayStore]:
+    """A replay plan over two prompts and three cases, recorded with real outputs (the trace's and the fixtures')."""
+    prompts = tuple(load_prompts(REPO / "prompts"))
+    cases = tuple(load_dataset(REPO / "datasets/research"))[:3]
+    outputs = [(REPO / "examples/llmops-vs-mlops.trace-output.html").read_text(encoding="utf-8")]
+    outputs += [path.read_text(encoding="utf-8") for path in sorted((REPO / "tests/fixtures/outputs").glob("*.html"))]
+    outputs = [text for text in outputs if text.strip()]
+    plan = RunPlan(prompts=prompts, models=("openai/recorded",), cases=cases, checks=CHECKS, mode="replay",
+                   repeats=repeats, processes=processes)
+    tasks = [Task(case, prompt, "openai/recorded", sample) for prompt in prompts for case in cases for sample in range(repeats)]
+    store = ReplayStore(root / "recordings")
+    if not store.directory.exists():
+        for index, task in enumerate(tasks[:-1]):  # the last task is left unrecorded
+            store.save(task.request(), LLMResponse(outputs[index % len(outputs)], 10, 20, 0.001, 1.5, "stop"),
+                       recorded_at="2026-01-01T00:00:00Z")
+    return plan, tasks, store
+
+
+def _rows_in_workers(plan: RunPlan, tasks: list[Task], store: ReplayStore) -> tuple[list, int]:
+    """The rows of ``tasks``, and how many calls went to worker processes (0 if the pool broke)."""
+    async def rows_of() -> tuple[list, int]:
+        execution = Execution.start(plan, store, rows=len(tasks))
+        rows: list = []
+        try:
+            await execute(execution, tasks, rows.append)
+            return rows, execution.workers.calls_sent if execution.workers.active else 0
+        finally:
+            execution.workers.close()
+
+    return asyncio.run(rows_of())
+
+
+def test_a_replayed_run_in_worker_processes_writes_the_rows_one_process_writes(tmp_path, monkeypatch):
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 10)
+    plan, tasks, store = _recorded_plan(tmp_path, processes=2)
+    in_workers, calls_in_workers = _rows_in_workers(plan, tasks, store)
+    assert calls_in_workers == len(tasks), "every row went through a worker"
+    one_process, _ = run(RunPlan(**{**plan.__dict__, "processes": 0}), tmp_path / "run", store, REPO, tasks=tasks)
+    by_key = {row.key: row.model_dump() for row in in_workers}
+    assert by_key == {row.key: row.model_dump() for row in one_process}
+    assert len(by_key) == len(tasks)
+    missing = by_key[tasks[-1].key]
+    assert missing["error"]["type"] == "missing_recording" and missing["output"] is None
+    verdicts = {name for row in by_key.values() if not row["error"] for name, check in row["checks"].items() if not check["passed"]}
+    assert verdicts == set(CHECKS), "the outputs fail every check somewhere, so the comparison covers every verdict"
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_a_corrupt_recording_stops_the_run_naming_the_file_with_or_without_workers(tmp_path, monkeypatch, processes):
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 10)
+    plan, tasks, store = _recorded_plan(tmp_path, processes=processes, repeats=2)
+    broken = store.path_for(tasks[3].request())
+    broken.write_text(broken.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    with pytest.raises(InputError, match=f"{broken}: corrupt recording"):
+        _rows_in_workers(plan, tasks, store)
+
+
+def test_ctrl_c_in_a_replay_with_workers_keeps_rows_and_resumes_to_the_same_result(project):
+    # 3,000 rows: enough for the CLI to start workers (threshold 1,000) and to be cut half-way.
+    prompts, cases = load_prompts(project / "prompts"), load_dataset(project / "datasets/research")
+    repeats = -(-3000 // (len(prompts) * len(cases)))
+    store = ReplayStore(project / "recordings")
+    fixture_outputs = [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests/fixtures/outputs").glob("*.html"))]
+    fixture_outputs = [text for text in fixture_outputs if text.strip()]
+    tasks = [Task(case, prompt, "openai/recorded", sample) for prompt in prompts for case in cases for sample in range(repeats)]
+    for index, task in enumerate(tasks):
+        store.save(task.request(), LLMResponse(fixture_outputs[index % len(fixture_outputs)], 1, 1, 0.0, 0.1, "stop"),
+                   recorded_at="2026-01-01T00:00:00Z")
+    args = ["-m", "openai/recorded", "--mode", "replay", "--repeats", str(repeats), "--processes", "2"]
+    whole = run_cli("run", *args, "--out", str(project / "runs/whole"), cwd=project)
+    assert whole.returncode == 0, whole.stderr
+    cut = project / "runs/cut"
+    process = start_cli("run", *args, "--out", str(cut), cwd=project)
+    wait_for_rows(cut / "results.jsonl", 50)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr, "workers ignore Ctrl-C; the run reports it once"
+    assert 50 <= len(result_set(cut)) < len(tasks)
+    resumed = run_cli("run", "--resume", str(cut), cwd=project)
+    assert resumed.returncode == 0, resumed.stderr
+    assert result_set(cut) == result_set(project / "runs/whole")
