@@ -133,7 +133,8 @@ class ReplayStore:
             recording = read_recording(path, verify_key=False)
         except FileNotFoundError:
             return None
-        _refuse_collision(path, recording, replay_key(request))
+        if recording.key != replay_key(request):
+            raise InputError(f"{path}: key {recording.key[:16]}… belongs to another request (prefix collision); delete it and record again")
         recorded = recording.request
         same = (recorded.model == request.model and recorded.sample == request.sample
                 and recorded.messages == request.message_dicts
@@ -175,24 +176,6 @@ class ReplayStore:
         if not self.directory.is_dir():
             return []
         return [(path, read_recording(path)) for path in sorted(self.directory.rglob("*.json"))]
-
-
-def read_if_recorded(path: Path, key: str) -> Recording | None:
-    """The recording at ``path`` if it holds the request whose key is ``key``; ``None`` when absent.
-
-    Needs no request: the recorded request must hash to its recorded key, which must be ``key``.
-    This is how worker processes replay; :meth:`ReplayStore.load` compares requests instead."""
-    try:
-        recording = read_recording(path)
-    except FileNotFoundError:
-        return None
-    _refuse_collision(path, recording, key)
-    return recording
-
-
-def _refuse_collision(path: Path, recording: Recording, key: str) -> None:
-    if recording.key != key:
-        raise InputError(f"{path}: key {recording.key[:16]}… belongs to another request (prefix collision); delete it and record again")
 
 
 def read_recording(path: Path, verify_key: bool = True) -> Recording:

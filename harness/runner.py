@@ -22,7 +22,7 @@ from harness.config import ReplayMode
 from harness.dataset import Case, dataset_hash
 from harness.llm import LLMError, LLMRequest, LLMResponse, complete
 from harness.prompts import PromptVersion, SectionSpec
-from harness.replay import ReplayStore, read_if_recorded, replay_key
+from harness.replay import ReplayStore
 from harness.results import Manifest, PromptEntry, ResultRow, ResultsWriter, RowError, Usage, write_manifest
 from harness.scheduler import CallStats, ModelLimit, RetryPolicy, Scheduler
 from harness.workers import WorkerPool, workers_for
@@ -167,7 +167,7 @@ class Execution:
         With a spec and worker processes, a worker reads the recording and checks it; otherwise
         it is read here and left unchecked."""
         if spec is not None and self.workers.active:
-            return await self.workers.run(replay_checked, self.store.path_for(request), replay_key(request), spec, self.plan.checks)
+            return await self.workers.run(replay_checked, self.store, request, spec, self.plan.checks)
         recording = self.store.load(request)
         return None if recording is None else Answer(recording.as_response(), cached=True)
 
@@ -223,11 +223,11 @@ class Answer:
     checked: CheckedOutput | None = None
 
 
-def replay_checked(path: Path, key: str, spec: SectionSpec, checks: tuple[str, ...]) -> Answer | None:
-    """A recorded answer read, verified and checked by its file alone: what a worker process does.
+def replay_checked(store: ReplayStore, request: LLMRequest, spec: SectionSpec, checks: tuple[str, ...]) -> Answer | None:
+    """A recorded answer read and checked: what a worker process does. ``None`` when not recorded.
 
-    ``None`` when nothing is recorded at ``path``."""
-    recording = read_if_recorded(path, key)
+    A batch of requests pickles each shared prompt string once, so sending requests is cheap."""
+    recording = store.load(request)
     if recording is None:
         return None
     response = recording.as_response()

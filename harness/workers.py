@@ -1,10 +1,10 @@
 """CPU-bound row work in worker processes, so a big replayed run uses every core.
 
-Reading a recording and parsing its HTML are most of a replayed row's cost, and both are pure
-Python: one core replays ~2,000 rows/s. For a run with many rows, the event loop hands that work
-to a process pool in batches (one round trip per batch, not per row) and goes on building and
-writing rows while the workers read and check. The functions sent are pure functions of their
-arguments, so a worker's result is the one the run would compute itself.
+Reading a recording and parsing its HTML are most of a replayed row's cost, and both are
+CPU-bound: one core replays ~1,850 rows/s. For a run with many rows, the event loop hands that
+work to a process pool in batches (one round trip per batch, not per row) and goes on building
+and writing rows while the workers read and check. The functions sent read nothing but their
+arguments and the replay store, so a worker's result is the one the run would compute itself.
 
 A pool that cannot start or breaks is not an error: the batch it was working on, and every one
 after, runs in the run's own process.
