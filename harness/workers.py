@@ -16,6 +16,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -67,9 +68,10 @@ def _ignore_interrupts() -> None:
 
 def _start_method() -> str:
     # fork starts a worker in milliseconds, but is only safe while no other thread could hold a
-    # lock the child inherits; otherwise a fork server (~0.3 s to start) gives clean workers.
+    # lock the child inherits (and on macOS not even then: its system libraries break in forked
+    # children); otherwise a fork server (~0.3 s to start) gives clean workers.
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if sys.platform == "linux" and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
