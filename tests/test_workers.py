@@ -121,21 +121,25 @@ def test_only_big_runs_get_workers(monkeypatch):
     assert WorkerPool(1).active is False
 
 
-def _recorded_plan(root: Path, processes: int | None, repeats: int = 6) -> tuple[RunPlan, list[Task], ReplayStore]:
-    """A replay plan over two prompts and three cases, recorded with real outputs (the trace's and the fixtures')."""
-    prompts = tuple(load_prompts(REPO / "prompts"))
-    cases = tuple(load_dataset(REPO / "datasets/research"))[:3]
+def _record(store: ReplayStore, tasks: list[Task]) -> None:
+    """Record one real output per task, in turn: the trace's and every non-empty output fixture."""
     outputs = [(REPO / "examples/llmops-vs-mlops.trace-output.html").read_text(encoding="utf-8")]
     outputs += [path.read_text(encoding="utf-8") for path in sorted((REPO / "tests/fixtures/outputs").glob("*.html"))]
     outputs = [text for text in outputs if text.strip()]
+    for index, task in enumerate(tasks):
+        store.save(task.request(), LLMResponse(outputs[index % len(outputs)], 10, 20, 0.001, 1.5, "stop"),
+                   recorded_at="2026-01-01T00:00:00Z")
+
+
+def _recorded_plan(root: Path, processes: int | None, repeats: int = 6) -> tuple[RunPlan, list[Task], ReplayStore]:
+    """A replay plan over two prompts and three cases, every task but the last recorded."""
+    prompts = tuple(load_prompts(REPO / "prompts"))
+    cases = tuple(load_dataset(REPO / "datasets/research"))[:3]
     plan = RunPlan(prompts=prompts, models=("openai/recorded",), cases=cases, checks=CHECKS, mode="replay",
                    repeats=repeats, processes=processes)
     tasks = [Task(case, prompt, "openai/recorded", sample) for prompt in prompts for case in cases for sample in range(repeats)]
     store = ReplayStore(root / "recordings")
-    if not store.directory.exists():
-        for index, task in enumerate(tasks[:-1]):  # the last task is left unrecorded
-            store.save(task.request(), LLMResponse(outputs[index % len(outputs)], 10, 20, 0.001, 1.5, "stop"),
-                       recorded_at="2026-01-01T00:00:00Z")
+    _record(store, tasks[:-1])
     return plan, tasks, store
 
 
@@ -182,13 +186,8 @@ def test_ctrl_c_in_a_replay_with_workers_keeps_rows_and_resumes_to_the_same_resu
     # 3,000 rows: enough for the CLI to start workers (threshold 1,000) and to be cut half-way.
     prompts, cases = load_prompts(project / "prompts"), load_dataset(project / "datasets/research")
     repeats = -(-3000 // (len(prompts) * len(cases)))
-    store = ReplayStore(project / "recordings")
-    fixture_outputs = [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests/fixtures/outputs").glob("*.html"))]
-    fixture_outputs = [text for text in fixture_outputs if text.strip()]
     tasks = [Task(case, prompt, "openai/recorded", sample) for prompt in prompts for case in cases for sample in range(repeats)]
-    for index, task in enumerate(tasks):
-        store.save(task.request(), LLMResponse(fixture_outputs[index % len(fixture_outputs)], 1, 1, 0.0, 0.1, "stop"),
-                   recorded_at="2026-01-01T00:00:00Z")
+    _record(ReplayStore(project / "recordings"), tasks)
     args = ["-m", "openai/recorded", "--mode", "replay", "--repeats", str(repeats), "--processes", "2"]
     whole = run_cli("run", *args, "--out", str(project / "runs/whole"), cwd=project)
     assert whole.returncode == 0, whole.stderr
