@@ -121,6 +121,17 @@ def test_only_big_runs_get_workers(monkeypatch):
     assert WorkerPool(1).active is False
 
 
+@pytest.mark.parametrize(("mode", "expected"), [("replay", True), ("auto", True), ("record", False), ("live", False)])
+def test_only_runs_that_replay_start_workers(tmp_path, mode, expected):
+    # Live answers arrive far slower than one core checks them: workers would only cost start-up.
+    plan = RunPlan(prompts=(), models=(), cases=(), checks=CHECKS, mode=mode, processes=2)
+    execution = Execution.start(plan, ReplayStore(tmp_path), rows=workers.MIN_ROWS_FOR_WORKERS)
+    try:
+        assert execution.workers.active is expected
+    finally:
+        execution.workers.close()
+
+
 def _record(store: ReplayStore, tasks: list[Task]) -> None:
     """Record one real output per task, in turn: the trace's and every non-empty output fixture."""
     outputs = [(REPO / "examples/llmops-vs-mlops.trace-output.html").read_text(encoding="utf-8")]
