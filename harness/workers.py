@@ -24,6 +24,9 @@ from typing import Any, TypeVar
 
 Result = TypeVar("Result")
 
+MIN_WORKERS = 2
+"""Fewer is no pool: one worker would only add round trips to what one core does anyway."""
+
 MIN_ROWS_FOR_WORKERS = 1000
 """Below this, starting workers costs more than they save."""
 
@@ -45,7 +48,7 @@ def workers_for(configured: int | None, rows: int) -> int:
 
     ``configured`` is the ``processes`` setting; ``None`` means one per usable CPU."""
     workers = usable_cpus() if configured is None else configured
-    return workers if workers >= 2 and rows >= MIN_ROWS_FOR_WORKERS else 0
+    return workers if workers >= MIN_WORKERS and rows >= MIN_ROWS_FOR_WORKERS else 0
 
 
 def _outcome(function: Callable[..., Any], arguments: tuple[Any, ...]) -> tuple[bool, Any]:
@@ -77,11 +80,11 @@ def _start_method() -> str:
 
 
 class WorkerPool:
-    """Runs functions for a run's rows: in ``workers`` processes when given at least 2, else here."""
+    """Runs functions for a run's rows: in ``workers`` processes when given at least ``MIN_WORKERS``, else here."""
 
     def __init__(self, workers: int = 0, batch_size: int = BATCH_SIZE):
         self.batch_size = batch_size
-        self.workers = workers if workers >= 2 else 0
+        self.workers = workers if workers >= MIN_WORKERS else 0
         self._executor: ProcessPoolExecutor | None = None
         self._waiting: dict[Callable[..., Any], list[tuple[tuple[Any, ...], asyncio.Future[Any]]]] = {}
         self._send_scheduled = False

@@ -1,12 +1,14 @@
-"""Paths shared by tests."""
-
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
+"""Paths and helpers shared by tests: the repository, and running the CLI in a subprocess."""
 
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
 
 _NO_NETWORK = """
 import socket
@@ -38,10 +40,6 @@ def start_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Pope
 
 def wait_for_rows(path: Path, count: int, timeout: float = 90) -> None:
     """Wait until ``path`` (a results.jsonl) holds ``count`` lines; fail the test after ``timeout`` s."""
-    import time
-
-    import pytest
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and path.read_text().count("\n") >= count:
