@@ -46,6 +46,7 @@ def test_overhead_and_checks_print_their_ratios():
     assert re.search(r"^ratio:\s+\d+\.\d\d", overhead, re.MULTILINE), overhead
     assert "turn_off_message_logging" in overhead
     checks = _bench("checks.py", "--rows", "120")
-    assert len(re.findall(r"ratio \d+\.\d\d", checks)) == 3, checks
+    assert len(re.findall(r"ratio \d+\.\d\d", checks)) == 4, checks
+    assert re.search(r"\d+ are plain markup", checks), checks
     assert re.search(r"replay \+ checks, 120 rows, one process: +\d+ rows/s", checks), checks
-    assert re.search(r"time added per output on top of the bare parse: checks -?\d+ µs, replay \+ checks -?\d+ µs", checks), checks
+    assert re.search(r"time added per output on top of the bare parse: checks -?\d+ µs \(-?\d+ µs on top of their own parse\), replay \+ checks -?\d+ µs", checks), checks

@@ -9,12 +9,10 @@ a token is a word when it contains at least one letter or digit. ``cost—latenc
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bs4 import BeautifulSoup, Tag
-from bs4.builder import HTMLParserTreeBuilder
 from bs4.element import (
     CData,
     Comment,
@@ -27,6 +25,8 @@ from bs4.element import (
     Stylesheet,
     TemplateString,
 )
+
+from harness.checks._tree import checks_tree_builder
 
 _BROKEN_CHARREF = re.compile(r"&#(?![0-9]|[xX][0-9a-fA-F])")
 _NOT_TEXT = (Comment, CData, Declaration, Doctype, ProcessingInstruction, Script, Stylesheet, TemplateString)
@@ -148,13 +148,13 @@ class ParsedOutput:
 
 
 def parse_output(output: str | ParsedOutput) -> ParsedOutput:
-    """Parse an output with the stdlib HTML parser (it keeps fragments as written, no wrappers)."""
+    """Parse an output into bs4's html.parser tree (it keeps fragments as written, no wrappers)."""
     if isinstance(output, ParsedOutput):
         return output
     text = output if isinstance(output, str) else str(output)
     # html.parser treats everything after a digitless '&#' as text when no ';' follows: escape it.
     markup = _BROKEN_CHARREF.sub("&amp;#", text) if "&#" in text else text
-    soup = BeautifulSoup(markup, builder=_html_parser_builder())
+    soup = BeautifulSoup(markup, builder=checks_tree_builder())
     tags = []
     node = soup.contents[0] if soup.contents else None
     while node is not None:
@@ -175,19 +175,6 @@ def parse_output(output: str | ParsedOutput) -> ParsedOutput:
         paragraphs=tuple(paragraphs),
         non_empty_paragraphs=tuple(paragraph for paragraph in paragraphs if paragraph.words),
     )
-
-
-_BUILDERS = threading.local()
-
-
-def _html_parser_builder() -> HTMLParserTreeBuilder:
-    # bs4 accepts a builder instance; reusing one per thread skips its per-parse registry lookup
-    # and construction. A builder holds the soup it is feeding, so threads must not share one.
-    # No check reads source positions or class lists, so the builder records neither.
-    builder = getattr(_BUILDERS, "builder", None)
-    if builder is None:
-        builder = _BUILDERS.builder = HTMLParserTreeBuilder(store_line_numbers=False, multi_valued_attributes=None)
-    return builder
 
 
 def is_text(node: object) -> bool:
