@@ -30,7 +30,7 @@ def _load_litellm() -> Any:
     if _litellm is None:
         import litellm
 
-        from harness.offline import ExtractiveModel
+        from harness.offline import litellm_provider
 
         litellm.telemetry = False
         litellm.suppress_debug_info = True
@@ -39,7 +39,7 @@ def _load_litellm() -> Any:
         litellm.callbacks = []
         # No callback ever sees a message, so litellm's message redaction (turn_off_message_logging)
         # would only deep-copy every request's logging payload: ~0.5 ms of CPU per call.
-        litellm.custom_provider_map = [{"provider": OFFLINE_PROVIDER, "custom_handler": ExtractiveModel()}]
+        litellm.custom_provider_map = [{"provider": OFFLINE_PROVIDER, "custom_handler": litellm_provider()}]
         _litellm = litellm
     return _litellm
 

@@ -146,7 +146,10 @@ def _message(messages: list[dict[str, Any]], role: str) -> str:
     return ""
 
 
-def _as_custom_llm() -> type:
+def litellm_provider() -> Any:
+    """The litellm custom provider behind ``offline/extractive``.
+
+    Built on first use, so that importing this module (``write_conclusion``) does not import litellm."""
     import litellm
     from litellm.llms.custom_llm import CustomLLM
 
@@ -174,7 +177,4 @@ def _as_custom_llm() -> type:
         async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Any:
             return self.completion(model, messages, *args, **kwargs)
 
-    return ExtractiveModel
-
-
-ExtractiveModel = _as_custom_llm()
+    return ExtractiveModel()

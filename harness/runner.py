@@ -8,10 +8,12 @@ appended to ``results.jsonl`` as they finish, so an interrupted run can be resum
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -126,15 +128,21 @@ class Execution:
     judging: Any = None
     workers: WorkerPool = field(default_factory=WorkerPool)
     _rendered: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
+    _requests: dict[tuple[str, str, str], LLMRequest] = field(default_factory=dict)
 
     def request_for(self, task: Task) -> LLMRequest:
-        """The task's request; samples and models of one (prompt, case) share one rendering."""
-        key = (task.prompt.id, task.case.id)
-        if key not in self._rendered:
-            if len(self._rendered) >= 256:
+        """The task's request; models of one (prompt, case) share one rendering, and samples one request."""
+        key = (task.prompt.id, task.case.id, task.model)
+        request = self._requests.get(key)
+        if request is None:
+            if len(self._requests) >= 256:
+                self._requests.clear()
                 self._rendered.clear()
-            self._rendered[key] = task.prompt.render(task.case.research)
-        return task.request(self._rendered[key])
+            rendered = self._rendered.get(key[:2])
+            if rendered is None:
+                rendered = self._rendered[key[:2]] = task.prompt.render(task.case.research)
+            request = self._requests[key] = task.request(rendered)
+        return request if request.sample == task.sample else replace(request, sample=task.sample)
 
     @classmethod
     def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None, rows: int = 0) -> Execution:
@@ -330,24 +338,49 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest.ended_at = None
     write_manifest(out_dir, manifest)
-    execution = Execution.start(plan, store, stats, rows=len(tasks))
     rows: list[ResultRow] = []
-    with ResultsWriter(out_dir) as writer:
+    with live_objects_left_out_of_collections():
+        execution = Execution.start(plan, store, stats, rows=len(tasks))
+        with ResultsWriter(out_dir) as writer:
 
-        def collect(row: ResultRow) -> None:
-            writer.write(row)
-            rows.append(row)
-            if on_row:
-                on_row(row)
+            def collect(row: ResultRow) -> None:
+                writer.write(row)
+                rows.append(row)
+                if on_row:
+                    on_row(row)
 
-        try:
-            asyncio.run(execute(execution, tasks, collect))
-        finally:
-            execution.workers.close()
-            manifest.ended_at = _now()
-            write_manifest(out_dir, manifest)
+            try:
+                asyncio.run(execute(execution, tasks, collect))
+            finally:
+                execution.workers.close()
+                manifest.ended_at = _now()
+                write_manifest(out_dir, manifest)
     order = {task.key: index for index, task in enumerate(tasks)}
     return sorted(rows, key=lambda row: order.get(row.key, len(order))), execution.stats
+
+
+FULL_COLLECTION_THRESHOLD = 1000
+"""Young-generation collections between two full ones while a run executes (Python's default: 10)."""
+
+
+@contextmanager
+def live_objects_left_out_of_collections() -> Iterator[None]:
+    """Spare the garbage collector from re-walking objects that stay alive while the block runs.
+
+    A harness process holds ~400,000 objects from its imports (litellm's are most of them), and
+    a full collection walks every one: ~0.25 s here. Those are frozen (left out of collections)
+    until the block ends; worker processes forked meanwhile inherit that, as Python's
+    documentation advises for fork. The run's rows stay alive until it returns, so full
+    collections, which walked them again and again, run 100 times less often. Young
+    collections, which free the checks' parse trees, go on as usual."""
+    young, middle, full = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, middle, max(full, FULL_COLLECTION_THRESHOLD))
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, full)
+        gc.unfreeze()
 
 
 def pending_tasks(plan: RunPlan, existing: list[ResultRow]) -> list[Task]:

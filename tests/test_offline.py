@@ -45,3 +45,14 @@ def test_research_markup_is_escaped_not_emitted():
     soup = parse_output(output).soup
     assert soup.find("script") is None and soup.find("b") is None
     assert "&lt;script&gt;" in output
+
+
+def test_the_baseline_writer_does_not_import_litellm():
+    # Importing litellm costs ~1-2 s and ~340,000 objects that every full garbage collection
+    # walks: a process that only writes baseline conclusions (or replays) must not pay for it.
+    import subprocess
+    import sys
+
+    probe = "import sys, harness.offline; print('litellm' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr

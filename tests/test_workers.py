@@ -213,3 +213,38 @@ def test_ctrl_c_in_a_replay_with_workers_keeps_rows_and_resumes_to_the_same_resu
     resumed = run_cli("run", "--resume", str(cut), cwd=project)
     assert resumed.returncode == 0, resumed.stderr
     assert result_set(cut) == result_set(project / "runs/whole")
+
+
+def test_a_run_leaves_live_objects_out_of_collections_and_restores_the_collector(tmp_path, monkeypatch):
+    import gc
+
+    from harness import runner
+
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 10)
+    plan, tasks, store = _recorded_plan(tmp_path, processes=2, repeats=2)
+    before = gc.get_threshold(), gc.get_freeze_count()
+    during = []
+    run(plan, tmp_path / "run", store, REPO, tasks=tasks, on_row=lambda row: during.append((gc.get_threshold(), gc.get_freeze_count())))
+    assert len(during) == len(tasks)
+    assert all(threshold[2] >= runner.FULL_COLLECTION_THRESHOLD and frozen > before[1] for threshold, frozen in during)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    broken = store.path_for(tasks[1].request())
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(InputError):
+        run(plan, tmp_path / "failed", store, REPO, tasks=tasks)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before, "restored when the run fails too"
+
+
+def test_a_run_builds_each_task_the_request_the_task_alone_builds(tmp_path):
+    # Samples share one built request and models one rendering: in any order, the request must
+    # be exactly the one built from scratch.
+    import random
+
+    prompts = tuple(load_prompts(REPO / "prompts"))
+    cases = tuple(load_dataset(REPO / "datasets/research"))[:3]
+    plan = RunPlan(prompts=prompts, models=("openai/a", "openai/b"), cases=cases, checks=CHECKS, mode="replay", repeats=3)
+    tasks = [Task(case, prompt, model, sample) for prompt in prompts for model in plan.models for case in cases for sample in (2, 0, 1)]
+    random.Random(7).shuffle(tasks)
+    execution = Execution.start(plan, ReplayStore(tmp_path))
+    for task in tasks:
+        assert execution.request_for(task) == task.request(), task.describe()
