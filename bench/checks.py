@@ -8,7 +8,7 @@
    vs the bare parse rate of the same outputs, in the run's process alone and with worker
    processes (the default for big runs: one per usable CPU).
 
-    .venv/bin/python bench/checks.py [--rows 10000]
+    .venv/bin/python bench/checks.py [--rows 10000] [--rounds 3]
 
 Targets from the issue: checks >= 0.85x the bare parse rate; replay + checks >= 0.7x.
 """
@@ -57,9 +57,10 @@ def rate(function, items, repeat: int = 3) -> float:
     return len(items) / best
 
 
-def replay_run_rates(rows: int, outputs: list[str], processes: list[int | None]) -> tuple[list[float], float]:
+def replay_run_rates(rows: int, outputs: list[str], processes: list[int | None], rounds: int) -> tuple[list[float], float]:
     """Rows/s of a replay run of ``rows`` recorded answers with each number of worker processes,
-    and the bare parse rate of those answers."""
+    and the bare parse rate of those answers: each the best of ``rounds``, like every rate here
+    (rounds interleave the configurations, so a slow spell of this shared machine hits each alike)."""
     from harness.llm import LLMResponse
     from harness.replay import ReplayStore
     from harness.runner import RunPlan, Task, run
@@ -69,7 +70,7 @@ def replay_run_rates(rows: int, outputs: list[str], processes: list[int | None])
     repeats = -(-rows // (len(prompts) * len(cases)))
     plan = RunPlan(prompts=tuple(prompts), models=("openai/recorded",), cases=tuple(cases),
                    checks=("only_p_tags", "no_headings", "section_count", "word_budgets"), mode="replay", repeats=repeats)
-    rates = []
+    rates = [0.0] * len(processes)
     tasks = [Task(c, p, "openai/recorded", s) for p in prompts for c in cases for s in range(repeats)][:rows]
     with tempfile.TemporaryDirectory() as scratch:
         store = ReplayStore(Path(scratch) / "recordings")
@@ -78,17 +79,22 @@ def replay_run_rates(rows: int, outputs: list[str], processes: list[int | None])
             text = outputs[index % len(outputs)]
             answers.append(text)
             store.save(task.request(), LLMResponse(text, 1, 1, 0.0, 0.1, "stop"), recorded_at="2026-01-01T00:00:00Z")
-        for index, count in enumerate(processes):
-            started = time.perf_counter()
-            result, _ = run(replace(plan, processes=count), Path(scratch) / f"run-{index}", store, REPO, tasks=tasks)
-            rates.append(rows / (time.perf_counter() - started))
-            assert len(result) == rows and not any(row.error for row in result), "replay run failed"
-    return rates, rate(lambda text: BeautifulSoup(text, "html.parser"), answers, repeat=1)
+        parse_rate = 0.0
+        for round_ in range(rounds):
+            parse_rate = max(parse_rate, rate(lambda text: BeautifulSoup(text, "html.parser"), answers, repeat=1))
+            for index, count in enumerate(processes):
+                started = time.perf_counter()
+                result, _ = run(replace(plan, processes=count), Path(scratch) / f"run-{round_}-{index}", store, REPO, tasks=tasks)
+                rates[index] = max(rates[index], rows / (time.perf_counter() - started))
+                assert len(result) == rows and not any(row.error for row in result), "replay run failed"
+                del result  # the parse is timed with no run's rows alive, as the runs start
+    return rates, parse_rate
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3, help="replay runs per configuration; the best counts")
     args = parser.parse_args()
     outputs = corpus()
     spec = load_prompts(REPO / "prompts")[0].spec
@@ -103,7 +109,7 @@ def main() -> None:
     print(f"all rule checks, one parse:   {checks_rate:8.0f} outputs/s  ratio {checks_rate / parse_rate:.2f}  (target 0.85)")
     workers = workers_for(None, args.rows)
     print(f"usable CPUs: {usable_cpus()}; a {args.rows}-row replay gets {workers} worker processes by default")
-    (alone, pooled), run_parse_rate = replay_run_rates(args.rows, outputs, [0, workers])
+    (alone, pooled), run_parse_rate = replay_run_rates(args.rows, outputs, [0, workers], args.rounds)
     print(f"bare bs4 parse of the replayed outputs: {run_parse_rate:8.0f} outputs/s")
     print(f"replay + checks, {args.rows} rows, one process:        {alone:8.0f} rows/s  ratio {alone / run_parse_rate:.2f}")
     print(f"replay + checks, {args.rows} rows, {workers} worker processes: {pooled:8.0f} rows/s  ratio {pooled / run_parse_rate:.2f}  (target 0.70)")

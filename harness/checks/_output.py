@@ -153,7 +153,8 @@ def parse_output(output: str | ParsedOutput) -> ParsedOutput:
         return output
     text = output if isinstance(output, str) else str(output)
     # html.parser treats everything after a digitless '&#' as text when no ';' follows: escape it.
-    markup = _BROKEN_CHARREF.sub("&amp;#", text) if "&#" in text else text
+    # ("&" first: a one-character search is a memchr, several times faster than one for "&#".)
+    markup = _BROKEN_CHARREF.sub("&amp;#", text) if "&" in text and "&#" in text else text
     soup = BeautifulSoup(markup, builder=checks_tree_builder())
     tags = []
     node = soup.contents[0] if soup.contents else None
