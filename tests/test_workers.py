@@ -63,6 +63,14 @@ def test_calls_run_in_other_processes_and_each_caller_gets_its_own_result():
     assert "not a number" in str(failure.error)
 
 
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_workers_run_at_a_lower_priority_than_the_run(monkeypatch, method):
+    # The run's process feeds the workers and writes the rows: it must get a core first.
+    monkeypatch.setattr(workers, "_start_method", lambda: method)
+    niceness = _gather(WorkerPool(2), *[(os.nice, 0)] * 8)
+    assert set(niceness) == {min(19, os.nice(0) + workers.WORKER_NICENESS)}, niceness
+
+
 def _slow_abs(number: int) -> int:
     time.sleep(0.002)
     return abs(number)
