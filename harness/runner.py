@@ -367,12 +367,12 @@ FULL_COLLECTION_THRESHOLD = 1000
 def live_objects_left_out_of_collections() -> Iterator[None]:
     """Spare the garbage collector from re-walking objects that stay alive while the block runs.
 
-    A harness process holds ~400,000 objects from its imports (litellm's are most of them), and
-    a full collection walks every one: ~0.25 s here. Those are frozen (left out of collections)
-    until the block ends; worker processes forked meanwhile inherit that, as Python's
-    documentation advises for fork. The run's rows stay alive until it returns, so full
-    collections, which walked them again and again, run 100 times less often. Young
-    collections, which free the checks' parse trees, go on as usual."""
+    Objects alive when the block starts are frozen (left out of collections) until it ends: once
+    litellm is imported (any live run) they are ~400,000, and a full collection walking them
+    takes ~0.25 s here. Worker processes forked meanwhile inherit that, as Python's documentation
+    advises for fork. The run's rows stay alive until it returns, so full collections, which
+    walked them again and again, run 100 times less often. Young collections, which free the
+    checks' parse trees, go on as usual."""
     young, middle, full = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(young, middle, max(full, FULL_COLLECTION_THRESHOLD))
