@@ -342,9 +342,21 @@ def run(plan: RunPlan, out_dir: Path, store: ReplayStore, root: Path, on_row: Ca
     with live_objects_left_out_of_collections():
         execution = Execution.start(plan, store, stats, rows=len(tasks))
         with ResultsWriter(out_dir) as writer:
+            flush_scheduled = False
+
+            def flush() -> None:
+                nonlocal flush_scheduled
+                flush_scheduled = False
+                writer.flush()
 
             def collect(row: ResultRow) -> None:
-                writer.write(row)
+                nonlocal flush_scheduled
+                # Rows finishing in one turn of the event loop (a worker's batch: 16) share one
+                # write to the file, at the end of that turn: ~30 us less per row than one each.
+                writer.write(row, flush=False)
+                if not flush_scheduled:
+                    flush_scheduled = True
+                    asyncio.get_running_loop().call_soon(flush)
                 rows.append(row)
                 if on_row:
                     on_row(row)
@@ -372,7 +384,12 @@ def live_objects_left_out_of_collections() -> Iterator[None]:
     takes ~0.25 s here. Worker processes forked meanwhile inherit that, as Python's documentation
     advises for fork. The run's rows stay alive until it returns, so full collections, which
     walked them again and again, run 100 times less often. Young collections, which free the
-    checks' parse trees, go on as usual."""
+    checks' parse trees, go on as usual.
+
+    The block ends with one full collection, made before the frozen objects rejoin the collector:
+    it walks what the block made, not the heap it started with (otherwise the first collection
+    after the block walks both: 0.11 s instead of 0.08 after a 10,000-row replay, more once
+    litellm is imported), and leaves nothing pending that would trigger another soon."""
     young, middle, full = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(young, middle, max(full, FULL_COLLECTION_THRESHOLD))
@@ -380,6 +397,7 @@ def live_objects_left_out_of_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(young, middle, full)
+        gc.collect()
         gc.unfreeze()
 
 

@@ -243,6 +243,50 @@ def test_a_run_leaves_live_objects_out_of_collections_and_restores_the_collector
     assert (gc.get_threshold(), gc.get_freeze_count()) == before, "restored when the run fails too"
 
 
+def test_a_run_ends_with_one_full_collection_that_leaves_the_heap_it_started_with_alone(tmp_path, monkeypatch):
+    # The objects alive before the run rejoin the collector only after the run's own objects were
+    # collected once, so no full collection walks both.
+    import gc
+
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 10)
+    plan, tasks, store = _recorded_plan(tmp_path, processes=2, repeats=2)
+    frozen_before = gc.get_freeze_count()
+    full_collections = []
+
+    def on_collection(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_collections.append(gc.get_freeze_count())
+
+    gc.callbacks.append(on_collection)
+    try:
+        run(plan, tmp_path / "run", store, REPO, tasks=tasks)
+    finally:
+        gc.callbacks.remove(on_collection)
+    assert len(full_collections) == 1 and full_collections[0] > frozen_before
+
+
+def test_rows_finishing_in_one_turn_of_the_event_loop_share_one_write_made_before_the_next_turn(tmp_path, monkeypatch):
+    from harness.results import ResultsWriter
+
+    monkeypatch.setattr(workers, "MIN_ROWS_FOR_WORKERS", 10)
+    plan, tasks, store = _recorded_plan(tmp_path, processes=2, repeats=8)
+    flushes = []
+    monkeypatch.setattr(ResultsWriter, "flush", lambda writer: (flushes.append(1), writer._stream.flush()))
+    out = tmp_path / "run"
+    on_disk_next_turn = []
+
+    def after_this_turn(row) -> None:
+        def look() -> None:
+            lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+            on_disk_next_turn.append(any(f'"sample":{row.sample}' in line and row.case_id in line and row.prompt_id in line for line in lines))
+        asyncio.get_running_loop().call_soon(look)
+
+    rows, _ = run(plan, out, store, REPO, tasks=tasks, on_row=after_this_turn)
+    assert len(rows) == len(tasks) and all(on_disk_next_turn) and len(on_disk_next_turn) == len(tasks)
+    # workers answer in batches of 16: their rows are written together
+    assert 0 < len(flushes) <= len(tasks) // 4
+
+
 def test_a_run_builds_each_task_the_request_the_task_alone_builds(tmp_path):
     # Samples share one built request and models one rendering: in any order, the request must
     # be exactly the one built from scratch.
