@@ -13,7 +13,7 @@ import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -142,7 +142,10 @@ class Execution:
             if rendered is None:
                 rendered = self._rendered[key[:2]] = task.prompt.render(task.case.research)
             request = self._requests[key] = task.request(rendered)
-        return request if request.sample == task.sample else replace(request, sample=task.sample)
+        if request.sample == task.sample:
+            return request
+        # What dataclasses.replace builds, without its field-by-field introspection (~4 us a row).
+        return LLMRequest(request.model, request.messages, request.parameters, task.sample)
 
     @classmethod
     def start(cls, plan: RunPlan, store: ReplayStore, stats: CallStats | None = None, rows: int = 0) -> Execution:
