@@ -30,9 +30,10 @@ MIN_WORKERS = 2
 MIN_ROWS_FOR_WORKERS = 1000
 """Below this, starting workers costs more than they save."""
 
-BATCH_SIZE = 16
-"""Calls per round trip to a worker: enough to amortize pickling, few enough that every
-worker has a batch queued while the run builds rows."""
+BATCH_SIZE = 64
+"""Calls per round trip to a worker. Every round trip wakes threads of the run's process and a
+worker; on 2 busy cores those wake-ups cost more than the pickling. Measured side by side in a
+10,000-row replay: 16 per batch gave 7,000-7,800 rows/s, 32-96 gave 7,900-9,350."""
 
 
 def usable_cpus() -> int:

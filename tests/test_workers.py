@@ -77,7 +77,7 @@ def _slow_abs(number: int) -> int:
 
 
 def test_a_pool_that_breaks_finishes_the_work_in_the_run_process():
-    pool = WorkerPool(2)
+    pool = WorkerPool(2, batch_size=16)
     # Many batches: when a worker dies, some are running, some queued, some not yet sent.
     calls = [(_slow_abs, -number) for number in range(300)]
     results = _gather(pool, *calls[:100], (_exit_in_worker, os.getpid()), *calls[100:])
@@ -283,7 +283,7 @@ def test_rows_finishing_in_one_turn_of_the_event_loop_share_one_write_made_befor
 
     rows, _ = run(plan, out, store, REPO, tasks=tasks, on_row=after_this_turn)
     assert len(rows) == len(tasks) and all(on_disk_next_turn) and len(on_disk_next_turn) == len(tasks)
-    # workers answer in batches of 16: their rows are written together
+    # workers answer in batches: their rows are written together
     assert 0 < len(flushes) <= len(tasks) // 4
 
 
