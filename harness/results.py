@@ -123,7 +123,7 @@ def write_run(directory: Path, manifest: Manifest, rows: Iterable[ResultRow]) ->
     write_manifest(directory, manifest)
     with ResultsWriter(directory) as writer:
         for row in rows:
-            writer.write(row)
+            writer.write(row, flush=False)  # one run written at once: closing flushes it
 
 
 class ResultsWriter:
