@@ -123,11 +123,11 @@ def write_run(directory: Path, manifest: Manifest, rows: Iterable[ResultRow]) ->
     write_manifest(directory, manifest)
     with ResultsWriter(directory) as writer:
         for row in rows:
-            writer.write(row, flush=False)  # one run written at once: closing flushes it
+            writer.write(row)
 
 
 class ResultsWriter:
-    """Appends rows to ``results.jsonl``, one line each."""
+    """Appends rows to ``results.jsonl``, one line each; the caller says when they must reach the file."""
 
     BUFFER_BYTES = 1 << 20
     """Rows held between flushes need not reach the file on their own: a row is ~5 kB."""
@@ -138,11 +138,9 @@ class ResultsWriter:
         _drop_torn_tail(self.path)
         self._stream = self.path.open("a", encoding="utf-8", buffering=self.BUFFER_BYTES)
 
-    def write(self, row: ResultRow, flush: bool = True) -> None:
-        """Append ``row``; with ``flush=False`` it may stay in memory until ``flush`` or ``close``."""
+    def write(self, row: ResultRow) -> None:
+        """Append ``row``; it may stay in memory until ``flush`` or ``close``."""
         self._stream.write(row.model_dump_json() + "\n")
-        if flush:
-            self._stream.flush()
 
     def flush(self) -> None:
         """Hand every row written so far to the operating system."""
